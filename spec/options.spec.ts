@@ -1,0 +1,191 @@
+import { createServer as createHttpServer } from 'node:http';
+import { DEFAULT_OPTIONS, resolveOptions } from '../src/options';
+import { InvalidOptionError } from '../src/errors';
+import { createServer } from '../src';
+
+describe('resolveOptions', () => {
+  it('applies the documented defaults', () => {
+    const o = resolveOptions();
+    expect(o).toMatchObject({
+      host: '0.0.0.0',
+      port: 0,
+      backlog: 511,
+      ipv6: false,
+      exclusive: true,
+      tcpNoDelay: true,
+      keepAlive: false,
+      inBufferSize: 65536,
+      outBufferSize: 65536,
+      maxPayload: 104857600,
+      maxConnections: 1000,
+      allowedClients: [],
+      protocols: [],
+      logLevel: 1,
+      disconnectStatusCode: undefined,
+      disconnectStatusDescription: '',
+      waitForCloseResponse: true,
+      closeTimeout: 5000,
+      defaultTimeout: 0,
+      handshakeTimeout: 10000,
+      server: undefined,
+      path: undefined,
+    });
+    expect(Object.isFrozen(o)).toBe(true);
+    expect(Object.isFrozen(DEFAULT_OPTIONS)).toBe(true);
+  });
+
+  it('listens on :: when ipv6 is true and no host is given', () => {
+    expect(resolveOptions({ ipv6: true }).host).toBe('::');
+    expect(resolveOptions({ ipv6: true, host: '::1' }).host).toBe('::1');
+  });
+
+  it('splits a comma-separated allowedClients string', () => {
+    expect(resolveOptions({ allowedClients: '127.0.0.1, 10.0.0.0/8' }).allowedClients).toEqual([
+      '127.0.0.1',
+      '10.0.0.0/8',
+    ]);
+  });
+
+  it('keeps keepAlive time and interval', () => {
+    expect(resolveOptions({ keepAlive: { time: 1000, interval: 500 } }).keepAlive).toEqual({
+      time: 1000,
+      interval: 500,
+    });
+  });
+
+  const invalid: Array<[string, Record<string, unknown>, string]> = [
+    ['host', { host: '' }, '"host" must be a non-empty string, got ""'],
+    ['host', { host: 5 }, '"host" must be a non-empty string, got 5'],
+    ['port', { port: -1 }, '"port" must be an integer from 0 to 65535, got -1'],
+    ['port', { port: 65536 }, '"port" must be an integer from 0 to 65535, got 65536'],
+    ['port', { port: '80' }, '"port" must be an integer from 0 to 65535, got "80"'],
+    ['backlog', { backlog: 0 }, '"backlog" must be a positive integer, got 0'],
+    ['ipv6', { ipv6: 'yes' }, '"ipv6" must be a boolean, got "yes"'],
+    ['exclusive', { exclusive: 1 }, '"exclusive" must be a boolean, got 1'],
+    ['tcpNoDelay', { tcpNoDelay: null }, '"tcpNoDelay" must be a boolean, got null'],
+    [
+      'keepAlive',
+      { keepAlive: true },
+      '"keepAlive" must be false or { time, interval? }, got true',
+    ],
+    [
+      'keepAlive.time',
+      { keepAlive: { time: -5 } },
+      '"keepAlive.time" must be an integer number of milliseconds, got -5',
+    ],
+    [
+      'keepAlive.interval',
+      { keepAlive: { time: 1, interval: 0 } },
+      '"keepAlive.interval" must be a positive integer number of milliseconds, got 0',
+    ],
+    ['inBufferSize', { inBufferSize: 0 }, '"inBufferSize" must be a positive integer, got 0'],
+    [
+      'outBufferSize',
+      { outBufferSize: 1.5 },
+      '"outBufferSize" must be a positive integer, got 1.5',
+    ],
+    ['maxPayload', { maxPayload: -1 }, '"maxPayload" must be a positive integer, got -1'],
+    [
+      'maxConnections',
+      { maxConnections: 0 },
+      '"maxConnections" must be an integer from 1 to 100000, got 0',
+    ],
+    [
+      'maxConnections',
+      { maxConnections: 100001 },
+      '"maxConnections" must be an integer from 1 to 100000, got 100001',
+    ],
+    [
+      'allowedClients',
+      { allowedClients: 5 },
+      '"allowedClients" must be a string or an array of strings, got 5',
+    ],
+    [
+      'allowedClients',
+      { allowedClients: ['10.0.0.300'] },
+      '"allowedClients" entry "10.0.0.300" is not an IP address, wildcard or CIDR block',
+    ],
+    [
+      'allowedClients',
+      { allowedClients: ['10.0.0.0/33'] },
+      '"allowedClients" entry "10.0.0.0/33" is not a valid CIDR block',
+    ],
+    [
+      'allowedClients',
+      { allowedClients: ['10.*.x.1'] },
+      '"allowedClients" entry "10.*.x.1" is not a valid IPv4 wildcard (use "*" for whole octets)',
+    ],
+    [
+      'onConnectionRequest',
+      { onConnectionRequest: true },
+      '"onConnectionRequest" must be a function, got true',
+    ],
+    ['onOpenRequest', { onOpenRequest: 'x' }, '"onOpenRequest" must be a function, got "x"'],
+    ['protocols', { protocols: ['a b'] }, '"protocols" must be a list of HTTP tokens, got "a b"'],
+    ['logLevel', { logLevel: 4 }, '"logLevel" must be an integer from 0 to 3, got 4'],
+    [
+      'disconnectStatusCode',
+      { disconnectStatusCode: 1005 },
+      '"disconnectStatusCode" must be a close code a server may send (1000-1003, 1007-1014, 3000-4999), got 1005',
+    ],
+    [
+      'disconnectStatusDescription',
+      { disconnectStatusDescription: 'x'.repeat(124) },
+      `"disconnectStatusDescription" must be a string of at most 123 UTF-8 bytes, got "${'x'.repeat(124)}"`,
+    ],
+    [
+      'waitForCloseResponse',
+      { waitForCloseResponse: 'no' },
+      '"waitForCloseResponse" must be a boolean, got "no"',
+    ],
+    [
+      'closeTimeout',
+      { closeTimeout: 0 },
+      '"closeTimeout" must be a positive integer number of milliseconds, got 0',
+    ],
+    [
+      'defaultTimeout',
+      { defaultTimeout: -1 },
+      '"defaultTimeout" must be a non-negative integer number of seconds, got -1',
+    ],
+    [
+      'handshakeTimeout',
+      { handshakeTimeout: 0 },
+      '"handshakeTimeout" must be a positive integer number of milliseconds, got 0',
+    ],
+    ['server', { server: {} }, '"server" must be an http.Server or https.Server, got an object'],
+    ['path', { path: 'chat' }, '"path" must be a string starting with "/", got "chat"'],
+    ['maxConection', { maxConection: 5 }, 'unknown option "maxConection"'],
+  ];
+
+  it.each(invalid)('rejects a wrong %s with one exact sentence', (option, input, message) => {
+    let thrown: unknown;
+    try {
+      resolveOptions(input as never);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(InvalidOptionError);
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect((thrown as InvalidOptionError).message).toBe(message);
+    expect((thrown as InvalidOptionError).code).toBe('ERR_INVALID_OPTION');
+    expect((thrown as InvalidOptionError).option).toBe(option);
+  });
+
+  it('rejects options that are not an object', () => {
+    expect(() => resolveOptions(42 as never)).toThrow('options must be an object, got 42');
+  });
+
+  it('accepts an http.Server for "server"', () => {
+    const http = createHttpServer();
+    expect(resolveOptions({ server: http, path: '/ws' }).server).toBe(http);
+  });
+});
+
+describe('createServer', () => {
+  it('throws InvalidOptionError at once for an invalid option', () => {
+    expect(() => createServer({ port: -1 })).toThrow(
+      new InvalidOptionError('port', '"port" must be an integer from 0 to 65535, got -1'),
+    );
+  });
+});

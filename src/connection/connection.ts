@@ -1,0 +1,540 @@
+import type { Socket } from 'node:net';
+import { AsyncSubject, Subject, type Observable, type Observer } from 'rxjs';
+import type { WebSocket } from 'ws';
+import {
+  ConnectionError,
+  InvalidArgumentError,
+  SendError,
+  describeError,
+  type RxwsError,
+  type RxwsErrorCode,
+} from '../errors';
+import type { OpenRequest } from '../handshake/open-request';
+import type { Logger } from '../logs';
+import { show } from '../options';
+import { CloseCode, MAX_CLOSE_REASON_BYTES, isValidCloseCode, utf8Length } from './close-codes';
+import { Outbound, type QueuedSend, type WriteCallback } from './outbound';
+
+/** The states of an open connection's life. A connection is created when it is already open. */
+export type ConnectionState = 'OPEN' | 'CLOSING' | 'CLOSED';
+
+/** How a message's payload is meant: UTF-8 text or bytes. */
+export type MessageFormat = 'text' | 'binary';
+
+/** A message received: text arrives as `string`, binary as `Buffer`. */
+export interface Message {
+  readonly connection: Connection;
+  readonly data: string | Buffer;
+  readonly format: MessageFormat;
+  /** End of message: true when `data` completes the message (always, for whole messages). */
+  readonly eom: boolean;
+}
+
+/** How a connection ended. */
+export interface CloseInfo {
+  /**
+   * The close code received from the client; when none came: the code rxws sent (if rxws
+   * closed), else 1006. 1005 means the client's close frame had no code.
+   */
+  readonly code: number;
+  readonly reason: string;
+  /** True when close frames went both ways before the socket closed. */
+  readonly wasClean: boolean;
+  /** The error that closed the connection, if one did. */
+  readonly error?: RxwsError;
+}
+
+/** A closed connection, as `server.disconnections$` carries it. */
+export interface Disconnection extends CloseInfo {
+  readonly connection: Connection;
+}
+
+/** Bytes to send as a binary message. */
+export type BinaryData = Buffer | Uint8Array | ArrayBuffer;
+
+/** What `sink.next()` and `send()` take: a string is text, bytes are binary; or say which. */
+export type OutboundData =
+  string | BinaryData | { readonly data: string | BinaryData; readonly format: MessageFormat };
+
+/** Options of one send. */
+export interface SendOptions {
+  /** Frame type; default: text for a string, binary for bytes. */
+  format?: MessageFormat;
+}
+
+/** The HTTP request that opened the connection. */
+export type ConnectionRequestDetails = Omit<OpenRequest, 'remoteAddress' | 'remotePort'>;
+
+/** What a connection needs from its server. */
+export interface ConnectionContext {
+  readonly logger: Logger;
+  readonly waitForCloseResponse: boolean;
+  readonly disconnectStatusCode: number | undefined;
+  readonly disconnectStatusDescription: string;
+  readonly outBufferSize: number;
+  readonly defaultTimeout: number;
+  onMessage(message: Message): void;
+  onError(error: RxwsError): void;
+  onClose(connection: Connection, info: CloseInfo): void;
+}
+
+/** Addresses of the two ends. */
+export interface ConnectionEndpoints {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+}
+
+// ws's receiver errors, by its error code, to the close code ws sends and rxws's code.
+const WS_ERRORS: Record<string, [RxwsErrorCode, number]> = {
+  WS_ERR_INVALID_UTF8: ['ERR_INVALID_PAYLOAD', CloseCode.INVALID_PAYLOAD],
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: ['ERR_MESSAGE_TOO_BIG', CloseCode.MESSAGE_TOO_BIG],
+  WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: ['ERR_MESSAGE_TOO_BIG', CloseCode.MESSAGE_TOO_BIG],
+  WS_ERR_TOO_MANY_BUFFERED_PARTS: ['ERR_MESSAGE_TOO_BIG', CloseCode.POLICY_VIOLATION],
+};
+
+/** Maps an error `ws` emitted to rxws's typed error. */
+export function toConnectionError(
+  err: Error & { code?: string },
+  connectionId: string,
+): ConnectionError {
+  const known = err.code ? WS_ERRORS[err.code] : undefined;
+  if (known) {
+    return new ConnectionError(known[0], err.message, {
+      cause: err,
+      connectionId,
+      closeCode: known[1],
+    });
+  }
+  if (err.code?.startsWith('WS_ERR_')) {
+    return new ConnectionError('ERR_PROTOCOL', err.message, {
+      cause: err,
+      connectionId,
+      closeCode: CloseCode.PROTOCOL_ERROR,
+    });
+  }
+  return new ConnectionError('ERR_SOCKET', err.message, {
+    cause: err,
+    connectionId,
+    closeCode: CloseCode.ABNORMAL,
+  });
+}
+
+/**
+ * One open WebSocket connection (IPWorks' WebSocketConnection): its streams, its sink and its
+ * methods. Created by the server; users receive it from `connections$`.
+ */
+export class Connection {
+  /** Unique within the server; never reused. */
+  readonly id: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** The HTTP request that opened the connection. */
+  readonly request: ConnectionRequestDetails;
+  /** The negotiated subprotocol, or `''`. */
+  readonly protocol: string;
+
+  /** This connection's messages (hot); completes when the connection closes. */
+  readonly messages$: Observable<Message>;
+  /** Emits how the connection closed, once, then completes; late subscribers get it too. */
+  readonly closed$: Observable<CloseInfo>;
+  /** Payloads of the pongs received (hot); completes on close. */
+  readonly pongs$: Observable<Buffer>;
+  /** This connection's failures (hot), each also on `server.errors$`; completes on close. */
+  readonly errors$: Observable<RxwsError>;
+
+  /**
+   * A Subject-like sink: `next(string)` sends text, `next(bytes)` binary, `next({ data, format })`
+   * either; `complete()` closes with 1000; `error(err)` closes with `err.closeCode` or 1011.
+   * Values after close are reported on `errors$` and `logs$` with `ERR_NOT_OPEN`.
+   */
+  readonly sink: Observer<OutboundData>;
+
+  private _state: ConnectionState = 'OPEN';
+  private _timeout: number;
+  private readonly messagesSubject = new Subject<Message>();
+  private readonly closedSubject = new AsyncSubject<CloseInfo>();
+  private readonly pongsSubject = new Subject<Buffer>();
+  private readonly errorsSubject = new Subject<RxwsError>();
+  private readonly outbound: Outbound;
+  private readonly pending = new Set<{ queued: QueuedSend; reject: (err: Error) => void }>();
+  private watchdog: NodeJS.Timeout | undefined;
+  private closeSent: { code: number; reason: string } | undefined;
+  private failure: RxwsError | undefined;
+  private closedInfo: CloseInfo | undefined;
+  private readonly closedPromise: Promise<CloseInfo>;
+
+  constructor(
+    id: string,
+    private readonly ws: WebSocket,
+    private readonly socket: Socket,
+    endpoints: ConnectionEndpoints,
+    request: ConnectionRequestDetails,
+    private readonly ctx: ConnectionContext,
+  ) {
+    this.id = id;
+    this.remoteAddress = endpoints.remoteAddress;
+    this.remotePort = endpoints.remotePort;
+    this.localAddress = endpoints.localAddress;
+    this.localPort = endpoints.localPort;
+    this.request = request;
+    this.protocol = ws.protocol;
+    this._timeout = ctx.defaultTimeout;
+
+    this.messages$ = this.messagesSubject.asObservable();
+    this.closed$ = this.closedSubject.asObservable();
+    this.pongs$ = this.pongsSubject.asObservable();
+    this.errors$ = this.errorsSubject.asObservable();
+    this.closedPromise = new Promise((resolve) => this.closedSubject.subscribe(resolve));
+
+    this.outbound = new Outbound(ws, socket, ctx.outBufferSize);
+    this.outbound.onProgress = this.onProgress;
+
+    ws.on('message', this.onMessage);
+    ws.on('pong', this.onPong);
+    ws.on('error', this.onError);
+    ws.on('close', this.onClose);
+
+    this.sink = {
+      next: (value) => this.sinkNext(value),
+      error: (err: unknown) => {
+        const code = (err as { closeCode?: unknown } | null)?.closeCode;
+        const closeCode =
+          typeof code === 'number' && isValidCloseCode(code) ? code : CloseCode.INTERNAL_ERROR;
+        this.startClose(closeCode, '', this.ctx.waitForCloseResponse);
+      },
+      complete: () => this.startClose(CloseCode.NORMAL, '', this.ctx.waitForCloseResponse),
+    };
+  }
+
+  /** `OPEN`, `CLOSING` (a close frame has been sent or received) or `CLOSED`. */
+  get state(): ConnectionState {
+    return this._state;
+  }
+
+  /** True while the connection is open. */
+  get connected(): boolean {
+    return this._state === 'OPEN';
+  }
+
+  /** True while reading is paused by `pause()`. */
+  get paused(): boolean {
+    return this.ws.isPaused;
+  }
+
+  /** Bytes waiting to be written: the socket's write buffer (not counting rxws's queue). */
+  get bufferedAmount(): number {
+    return this.outbound.buffered;
+  }
+
+  /**
+   * Seconds a pending send may make no progress before it rejects with `ERR_TIMEOUT`; 0 = never.
+   * Starts at the server's `defaultTimeout`.
+   */
+  get timeout(): number {
+    return this._timeout;
+  }
+
+  set timeout(seconds: number) {
+    if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0) {
+      throw new InvalidArgumentError(
+        `timeout must be a non-negative integer number of seconds, got ${show(seconds)}`,
+      );
+    }
+    this._timeout = seconds;
+  }
+
+  /**
+   * Sends one message. Resolves once the frame is handed to the socket (written to the kernel);
+   * rejects with `ERR_NOT_OPEN` when the connection is not open or closes first, and with
+   * `ERR_TIMEOUT` when it makes no progress for `timeout` seconds (a send still queued is then
+   * withdrawn: nothing of it is sent).
+   */
+  send(data: OutboundData, options?: SendOptions): Promise<void> {
+    let payload: Buffer | string;
+    let binary: boolean;
+    try {
+      [payload, binary] = normalize(data, options?.format);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this._state !== 'OPEN') return Promise.reject(this.notOpen());
+    return new Promise<void>((resolve, reject) => {
+      if (this._timeout === 0) {
+        this.outbound.send(payload, binary, (err) =>
+          err ? reject(this.sendFailed(err)) : resolve(),
+        );
+        return;
+      }
+      const entry = { queued: undefined as unknown as QueuedSend, reject };
+      const cb: WriteCallback = (err) => {
+        this.pending.delete(entry);
+        if (this.pending.size === 0) this.stopWatchdog();
+        if (err) reject(this.sendFailed(err));
+        else resolve();
+      };
+      entry.queued = this.outbound.send(payload, binary, cb);
+      this.pending.add(entry);
+      this.startWatchdog();
+    });
+  }
+
+  /** Sends `text` as a text message, whatever its content; see `send()`. */
+  sendText(text: string): Promise<void> {
+    if (typeof text !== 'string') {
+      return Promise.reject(
+        new InvalidArgumentError(`sendText() takes a string, got ${show(text)}`),
+      );
+    }
+    return this.send(text, { format: 'text' });
+  }
+
+  /**
+   * Sends a ping; the answer arrives on `pongs$`.
+   * @throws {SendError} `ERR_NOT_OPEN` when the connection is not open.
+   * @throws {InvalidArgumentError} when `data` is over 125 bytes.
+   */
+  ping(data?: string | BinaryData): void {
+    const payload = data === undefined ? undefined : normalize(data, undefined)[0];
+    if (payload !== undefined && Buffer.byteLength(payload) > 125) {
+      throw new InvalidArgumentError('ping data must be at most 125 bytes');
+    }
+    if (this._state !== 'OPEN') throw this.notOpen();
+    this.ws.ping(payload);
+  }
+
+  /**
+   * Closes the connection with `code` (default: `disconnectStatusCode`, or 1000) and `reason`
+   * (at most 123 UTF-8 bytes; default `disconnectStatusDescription`). Queued sends go out first.
+   * With `waitForCloseResponse` the client's close frame is awaited up to `closeTimeout`,
+   * otherwise the socket is closed as soon as the close frame is written. Resolves with how the
+   * connection closed; safe to call in any state.
+   * @throws {InvalidArgumentError} for a code a server may not send or a reason that is too long.
+   */
+  disconnect(code?: number, reason?: string): Promise<CloseInfo> {
+    const closeCode = code ?? this.ctx.disconnectStatusCode ?? CloseCode.NORMAL;
+    const closeReason = reason ?? this.ctx.disconnectStatusDescription;
+    if (typeof closeCode !== 'number' || !isValidCloseCode(closeCode)) {
+      throw new InvalidArgumentError(
+        `close code must be 1000-1003, 1007-1014 or 3000-4999, got ${show(closeCode)}`,
+      );
+    }
+    if (typeof closeReason !== 'string' || utf8Length(closeReason) > MAX_CLOSE_REASON_BYTES) {
+      throw new InvalidArgumentError(
+        `close reason must be a string of at most ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes, got ${show(closeReason)}`,
+      );
+    }
+    this.startClose(closeCode, closeReason, this.ctx.waitForCloseResponse);
+    return this.closedPromise;
+  }
+
+  /** Destroys the socket at once, without a close frame. Resolves when it is closed. */
+  terminate(): Promise<CloseInfo> {
+    if (this._state !== 'CLOSED') this.ws.terminate();
+    return this.closedPromise;
+  }
+
+  /** Stops reading from the socket (IPWorks' AcceptData = false); TCP pushes back on the client. */
+  pause(): void {
+    this.ws.pause();
+  }
+
+  /** Starts reading again after `pause()`. */
+  resume(): void {
+    this.ws.resume();
+  }
+
+  private sinkNext(value: OutboundData): void {
+    let payload: Buffer | string;
+    let binary: boolean;
+    try {
+      [payload, binary] = normalize(value, undefined);
+    } catch (err) {
+      this.report(
+        new SendError(
+          'ERR_INVALID_DATA',
+          `sink received a value that cannot be sent: ${describeError(err)}`,
+          {
+            connectionId: this.id,
+            cause: err,
+          },
+        ),
+      );
+      return;
+    }
+    if (this._state !== 'OPEN') {
+      const err = this.notOpen();
+      this.ctx.logger.log({
+        level: 1,
+        type: 'send-after-close',
+        message: `connection ${this.id}: ${Buffer.byteLength(payload)} bytes reached the sink after close and were not sent`,
+        connectionId: this.id,
+        code: err.code,
+      });
+      this.report(err);
+      return;
+    }
+    this.outbound.send(payload, binary);
+  }
+
+  private startClose(code: number, reason: string, wait: boolean): void {
+    if (this._state !== 'OPEN') return;
+    this._state = 'CLOSING';
+    this.closeSent = { code, reason };
+    // Sends made before the close go out before the close frame (RFC 6455 section 5.5.1).
+    this.outbound.whenQueueEmpty().then(() => {
+      if (this.closedInfo) return;
+      this.ws.close(code, reason);
+      // Without waiting, the socket ends once the close frame is written: end() queues the FIN
+      // behind it, and destroySoon() destroys the socket when the write side is finished.
+      if (!wait) this.socket.destroySoon();
+    });
+  }
+
+  private notOpen(): SendError {
+    return new SendError('ERR_NOT_OPEN', `connection ${this.id} is not open (${this._state})`, {
+      connectionId: this.id,
+    });
+  }
+
+  private sendFailed(err: Error): RxwsError {
+    if ((err as RxwsError).code === 'ERR_NOT_OPEN' || (err as RxwsError).code === 'ERR_TIMEOUT') {
+      return err as RxwsError;
+    }
+    return new SendError('ERR_NOT_OPEN', `connection ${this.id} closed before the data was sent`, {
+      connectionId: this.id,
+      cause: err,
+    });
+  }
+
+  private report(err: RxwsError): void {
+    this.errorsSubject.next(err);
+    this.ctx.onError(err);
+  }
+
+  private startWatchdog(): void {
+    if (this.watchdog) return;
+    this.watchdog = setTimeout(this.onTimeout, this._timeout * 1000);
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = undefined;
+  }
+
+  private readonly onProgress = (): void => {
+    this.watchdog?.refresh();
+  };
+
+  private readonly onTimeout = (): void => {
+    this.watchdog = undefined;
+    const timedOut = [...this.pending];
+    this.pending.clear();
+    for (const entry of timedOut) {
+      const withdrawn = entry.queued.withdraw();
+      entry.reject(
+        new SendError(
+          'ERR_TIMEOUT',
+          `send on connection ${this.id} made no progress for ${this._timeout} s` +
+            (withdrawn
+              ? '; nothing of it was sent'
+              : '; it may still be delivered if the client reads again'),
+          { connectionId: this.id },
+        ),
+      );
+    }
+  };
+
+  private readonly onMessage = (data: Buffer, isBinary: boolean): void => {
+    const message: Message = isBinary
+      ? { connection: this, data, format: 'binary', eom: true }
+      : { connection: this, data: data.toString(), format: 'text', eom: true };
+    this.messagesSubject.next(message);
+    this.ctx.onMessage(message);
+  };
+
+  private readonly onPong = (data: Buffer): void => {
+    this.pongsSubject.next(data);
+  };
+
+  private readonly onError = (err: Error): void => {
+    // ws emits 'error' once per WebSocket and closes the connection itself with the mapped code.
+    const error = toConnectionError(err, this.id);
+    this.failure = error;
+    if (this._state === 'OPEN') this._state = 'CLOSING';
+    this.ctx.logger.log({
+      level: 1,
+      type: 'error',
+      message: `connection ${this.id} failed: ${error.message}`,
+      connectionId: this.id,
+      code: error.code,
+    });
+    this.report(error);
+  };
+
+  private readonly onClose = (code: number, reasonBuffer: Buffer): void => {
+    this._state = 'CLOSED';
+    this.stopWatchdog();
+    const received = code !== CloseCode.ABNORMAL;
+    const info: CloseInfo = {
+      code: received ? code : (this.closeSent?.code ?? this.failure?.closeCode ?? code),
+      reason: received ? reasonBuffer.toString() : (this.closeSent?.reason ?? ''),
+      wasClean: received,
+      ...(this.failure ? { error: this.failure } : {}),
+    };
+    this.closedInfo = info;
+
+    const notSent = new SendError(
+      'ERR_NOT_OPEN',
+      `connection ${this.id} closed before the data was sent`,
+      {
+        connectionId: this.id,
+      },
+    );
+    this.pending.clear();
+    const lost = this.outbound.failQueued(notSent);
+    if (lost > 0) {
+      this.ctx.logger.log({
+        level: 1,
+        type: 'send-after-close',
+        message: `connection ${this.id} closed with ${lost} queued message(s) not sent`,
+        connectionId: this.id,
+        code: notSent.code,
+      });
+    }
+
+    this.ctx.onClose(this, info);
+    this.closedSubject.next(info);
+    this.closedSubject.complete();
+    this.messagesSubject.complete();
+    this.pongsSubject.complete();
+    this.errorsSubject.complete();
+  };
+}
+
+/** Turns what a user sends into ws's arguments. @throws {InvalidArgumentError} */
+function normalize(
+  data: OutboundData,
+  format: MessageFormat | undefined,
+): [Buffer | string, boolean] {
+  if (typeof data === 'string') {
+    return format === 'binary' ? [Buffer.from(data), true] : [data, false];
+  }
+  if (Buffer.isBuffer(data)) return [data, format !== 'text'];
+  if (data instanceof Uint8Array) {
+    return [Buffer.from(data.buffer, data.byteOffset, data.byteLength), format !== 'text'];
+  }
+  if (data instanceof ArrayBuffer) return [Buffer.from(data), format !== 'text'];
+  if (data !== null && typeof data === 'object' && 'data' in data) {
+    if (data.format !== 'text' && data.format !== 'binary') {
+      throw new InvalidArgumentError(`format must be "text" or "binary", got ${show(data.format)}`);
+    }
+    return normalize(data.data, data.format);
+  }
+  throw new InvalidArgumentError(
+    `cannot send ${show(data)}: expected a string, Buffer, Uint8Array or ArrayBuffer`,
+  );
+}

@@ -1,0 +1,149 @@
+import type { Socket } from 'node:net';
+import type { WebSocket } from 'ws';
+
+/** Called once a frame has been written to the socket, or with the error that stopped it. */
+export type WriteCallback = (err?: Error) => void;
+
+/** A send waiting in the queue until the socket's buffer drains. */
+interface Held {
+  data: Buffer | string;
+  binary: boolean;
+  cb: WriteCallback | undefined;
+  cancelled: boolean;
+}
+
+const BINARY = Object.freeze({ binary: true });
+const TEXT = Object.freeze({ binary: false });
+const EMPTY = Buffer.alloc(0);
+
+/** A handle on a queued send, to withdraw it before it reaches the socket. */
+export interface QueuedSend {
+  /** Withdraws the send if it is still queued; true when it was (nothing of it was sent). */
+  withdraw(): boolean;
+}
+
+const SENT: QueuedSend = Object.freeze({ withdraw: () => false });
+
+/**
+ * The connection's outbound path: hands frames to `ws`'s sender while the socket's write buffer
+ * holds less than `highWaterMark` bytes, queues them in order otherwise, and coalesces writes.
+ *
+ * Coalescing: `ws` writes every frame with its own `socket.write()`, one syscall each. The first
+ * send in a turn of the event loop corks the socket and `setImmediate` uncorks it, so every frame
+ * produced while handling this turn's reads (synchronously or in promise callbacks) leaves in one
+ * `writev`. See https://nodejs.org/api/stream.html#writablecork.
+ */
+export class Outbound {
+  private readonly held: Held[] = [];
+  private heldHead = 0;
+  private corked = false;
+  private waitingForDrain = false;
+  /** Called after each drain that let held sends move: progress for send timeouts. */
+  onProgress: (() => void) | undefined;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly socket: Socket,
+    private readonly highWaterMark: number,
+  ) {
+    socket.on('drain', this.flush);
+  }
+
+  /** Number of sends waiting in the queue. */
+  get queued(): number {
+    return this.held.length - this.heldHead;
+  }
+
+  /** Bytes in the socket's write buffer, not counting the queue. */
+  get buffered(): number {
+    return this.socket.writableLength;
+  }
+
+  /** Sends one whole message, now or once the socket drains; `cb` follows ws's send callback. */
+  send(data: Buffer | string, binary: boolean, cb?: WriteCallback): QueuedSend {
+    if (this.heldHead === this.held.length && this.socket.writableLength < this.highWaterMark) {
+      this.handOff(data, binary, cb);
+      return SENT;
+    }
+    const item: Held = { data, binary, cb, cancelled: false };
+    this.held.push(item);
+    this.waitForDrain();
+    return {
+      withdraw: () => {
+        if (item.cancelled || this.held.indexOf(item) < this.heldHead) return false;
+        item.cancelled = true;
+        return true;
+      },
+    };
+  }
+
+  /** Fails every queued send with `err` and empties the queue. */
+  failQueued(err: Error): number {
+    let failed = 0;
+    const items = this.held.splice(0);
+    for (let i = this.heldHead; i < items.length; i++) {
+      const item = items[i];
+      if (item.cancelled) continue;
+      failed++;
+      item.cb?.(err);
+    }
+    this.heldHead = 0;
+    return failed;
+  }
+
+  /** Resolves once the queue is empty (at once when it is). */
+  whenQueueEmpty(): Promise<void> {
+    if (this.queued === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.queued === 0 || this.socket.destroyed) {
+          this.socket.off('drain', check);
+          this.socket.off('close', check);
+          resolve();
+        }
+      };
+      this.socket.on('drain', check);
+      this.socket.on('close', check);
+    });
+  }
+
+  private handOff(data: Buffer | string, binary: boolean, cb: WriteCallback | undefined): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      setImmediate(this.uncork);
+    }
+    this.ws.send(data, binary ? BINARY : TEXT, cb);
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+
+  private waitForDrain(): void {
+    if (this.waitingForDrain) return;
+    this.waitingForDrain = true;
+    // 'drain' only comes after a write() that returned false; below the socket's own
+    // high-water mark it does not, so ask for a callback once what is buffered is written.
+    if (!this.socket.writableNeedDrain && this.socket.writable)
+      this.socket.write(EMPTY, this.flush);
+  }
+
+  private readonly flush = (): void => {
+    this.waitingForDrain = false;
+    const held = this.held;
+    while (this.heldHead < held.length && this.socket.writableLength < this.highWaterMark) {
+      const item = held[this.heldHead++];
+      if (item.cancelled) continue;
+      this.handOff(item.data, item.binary, item.cb);
+    }
+    if (this.heldHead === held.length) {
+      held.length = 0;
+      this.heldHead = 0;
+    } else if (!this.socket.destroyed) {
+      this.waitForDrain();
+    }
+    this.onProgress?.();
+  };
+}

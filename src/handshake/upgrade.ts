@@ -1,0 +1,254 @@
+import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
+import { defaultIfEmpty, type Subscription } from 'rxjs';
+import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
+import { HookError, describeError, type RxwsError } from '../errors';
+import type { Logger } from '../logs';
+import type { HookResult } from '../options';
+import { displayAddress } from '../transport/address';
+import { hookResult$ } from '../transport/admission';
+import {
+  HANDSHAKE_HEADERS,
+  buildHttpResponse,
+  headerLines,
+  writeHttpResponseAndClose,
+} from './http-response';
+import {
+  checkDecision,
+  type CheckedDecision,
+  type OpenDecision,
+  type OpenRequest,
+} from './open-request';
+import { validateUpgrade } from './validate';
+
+/** What the handshake needs from the server. */
+export interface HandshakeConfig {
+  readonly logger: Logger;
+  readonly maxPayload: number;
+  readonly closeTimeout: number;
+  readonly protocols: readonly string[];
+  readonly onOpenRequest: ((request: OpenRequest) => HookResult<OpenDecision>) | undefined;
+  /** True while new connections must be turned away with 503. */
+  isClosing(): boolean;
+  onError(error: RxwsError): void;
+  onOpen(ws: WebSocket, socket: Socket, request: OpenRequest): void;
+}
+
+/**
+ * The HTTP upgrade stage: validates the request, asks `onOpenRequest`, answers a rejection with
+ * a real HTTP response, and otherwise lets `ws` complete the handshake (101, key digest,
+ * subprotocol) and set up its receiver and sender on the socket.
+ */
+export class Handshake {
+  private readonly wss: WebSocketServer;
+  private readonly decisions = new WeakMap<IncomingMessage, CheckedDecision & { accept: true }>();
+  private readonly inFlight = new Set<Subscription>();
+
+  constructor(private readonly config: HandshakeConfig) {
+    // closeTimeout (ws >= 8.19) is missing from @types/ws 8.18.
+    const wsOptions: ServerOptions & { closeTimeout: number } = {
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: config.maxPayload,
+      closeTimeout: config.closeTimeout,
+      handleProtocols: (_offered, req) => this.decisions.get(req)?.protocol ?? false,
+    };
+    this.wss = new WebSocketServer(wsOptions);
+    this.wss.on('headers', (headers: string[], req: IncomingMessage) => {
+      const extra = this.decisions.get(req)?.headers;
+      if (extra) headers.push(...headerLines(extra, HANDSHAKE_HEADERS));
+    });
+  }
+
+  /** Handles one upgrade request on its socket. */
+  handle(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const logger = this.config.logger;
+    const remoteAddress = displayAddress(socket.remoteAddress ?? '');
+    const remotePort = socket.remotePort ?? 0;
+    if (this.config.isClosing()) {
+      this.reject(socket, 503, 'Server shutting down', {}, 'handshake', remoteAddress, remotePort);
+      return;
+    }
+    const check = validateUpgrade(req.method, req.headers);
+    if (!check.ok) {
+      this.reject(
+        socket,
+        check.status,
+        check.message,
+        check.headers ?? {},
+        'handshake',
+        remoteAddress,
+        remotePort,
+      );
+      return;
+    }
+    const version = Number(req.headers['sec-websocket-version']);
+    const origin = version === 8 ? req.headers['sec-websocket-origin'] : req.headers.origin;
+    const request: OpenRequest = {
+      url: req.url ?? '/',
+      host: req.headers.host ?? '',
+      origin: typeof origin === 'string' ? origin : '',
+      headers: req.headers,
+      subprotocols: check.subprotocols,
+      extensions: check.extensions,
+      remoteAddress,
+      remotePort,
+    };
+    if (logger.enabled(2)) {
+      logger.log({
+        level: 2,
+        type: 'request',
+        message: `GET ${request.url} HTTP/${req.httpVersion} from ${remoteAddress}:${remotePort} (host ${request.host}, origin ${request.origin || '-'}, subprotocols ${request.subprotocols.join(',') || '-'})`,
+        remoteAddress,
+        remotePort,
+      });
+    }
+
+    const hook = this.config.onOpenRequest;
+    if (!hook) {
+      this.decide(req, socket, head, request, undefined);
+      return;
+    }
+    let answer$;
+    try {
+      answer$ = hookResult$(hook(request));
+    } catch (err) {
+      this.hookFailed(socket, request, err);
+      return;
+    }
+    let sync = true;
+    let done = false;
+    const subscription = answer$.pipe(defaultIfEmpty(false as OpenDecision)).subscribe({
+      next: (answer) => {
+        done = true;
+        if (!sync) this.inFlight.delete(subscription);
+        this.decide(req, socket, head, request, answer);
+      },
+      error: (err: unknown) => {
+        done = true;
+        if (!sync) this.inFlight.delete(subscription);
+        this.hookFailed(socket, request, err);
+      },
+    });
+    sync = false;
+    if (!done) {
+      this.inFlight.add(subscription);
+      // A socket that closes while the hook thinks drops the hook's answer.
+      socket.once('close', () => {
+        subscription.unsubscribe();
+        this.inFlight.delete(subscription);
+      });
+    }
+  }
+
+  /** Stops waiting for every hook answer still pending. */
+  cancelPending(): void {
+    for (const s of this.inFlight) s.unsubscribe();
+    this.inFlight.clear();
+  }
+
+  private decide(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    request: OpenRequest,
+    answer: OpenDecision,
+  ): void {
+    if (socket.destroyed) return;
+    let decision: CheckedDecision;
+    try {
+      decision = checkDecision(answer, request, this.config.protocols, (s) => STATUS_CODES[s]);
+      if (decision.accept) headerLines(decision.headers, HANDSHAKE_HEADERS);
+    } catch (err) {
+      this.hookFailed(socket, request, err);
+      return;
+    }
+    if (!decision.accept) {
+      this.reject(
+        socket,
+        decision.status,
+        decision.reason,
+        decision.headers,
+        'open',
+        request.remoteAddress,
+        request.remotePort,
+      );
+      return;
+    }
+    if (this.config.isClosing()) {
+      this.reject(
+        socket,
+        503,
+        'Server shutting down',
+        {},
+        'open',
+        request.remoteAddress,
+        request.remotePort,
+      );
+      return;
+    }
+    this.decisions.set(req, decision);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.decisions.delete(req);
+      this.config.onOpen(ws, socket, request);
+    });
+  }
+
+  private hookFailed(socket: Socket, request: OpenRequest, err: unknown): void {
+    const error = new HookError('ERR_HOOK', `onOpenRequest failed: ${describeError(err)}`, {
+      cause: err,
+      status: 500,
+    });
+    this.config.onError(error);
+    this.reject(
+      socket,
+      500,
+      'Internal Server Error',
+      {},
+      'open',
+      request.remoteAddress,
+      request.remotePort,
+    );
+  }
+
+  private reject(
+    socket: Socket,
+    status: number,
+    reason: string,
+    headers: OutgoingHttpHeaders,
+    stage: 'handshake' | 'open',
+    remoteAddress: string,
+    remotePort: number,
+  ): void {
+    let response: string;
+    try {
+      response = buildHttpResponse(status, reason, headers);
+    } catch (err) {
+      this.config.onError(
+        new HookError(
+          'ERR_HOOK',
+          `onOpenRequest gave invalid response headers: ${describeError(err)}`,
+          {
+            cause: err,
+            status: 500,
+          },
+        ),
+      );
+      status = 500;
+      reason = 'Internal Server Error';
+      response = buildHttpResponse(status, reason);
+    }
+    this.config.logger.log({
+      level: 1,
+      type: 'refused',
+      stage,
+      code: status,
+      reason,
+      message: `rejected ${remoteAddress}:${remotePort} at the ${stage} stage with HTTP ${status}: ${reason}`,
+      remoteAddress,
+      remotePort,
+    });
+    writeHttpResponseAndClose(socket, response);
+  }
+}

@@ -1,0 +1,45 @@
+/** rxws: a reactive WebSocket server for Node.js. The public API, and nothing else. */
+export { createServer, RxwsServer } from './server';
+export type { ListenAddress, ShutdownOptions } from './server';
+export { Connection } from './connection/connection';
+export type {
+  BinaryData,
+  CloseInfo,
+  ConnectionRequestDetails,
+  ConnectionState,
+  Disconnection,
+  Message,
+  MessageFormat,
+  OutboundData,
+  SendOptions,
+} from './connection/connection';
+export { CloseCode, isValidCloseCode } from './connection/close-codes';
+export { allowedClients } from './operators/allowed-clients';
+export type { RefusableRequest } from './operators/allowed-clients';
+export type { ConnectionRequest, ConnectionRequestInfo } from './transport/connection-request';
+export type {
+  AcceptDecision,
+  OpenDecision,
+  OpenRequest,
+  RejectDecision,
+} from './handshake/open-request';
+export { DEFAULT_OPTIONS } from './options';
+export type {
+  HookResult,
+  KeepAliveOptions,
+  LogLevel,
+  ServerOptions,
+  ResolvedOptions,
+} from './options';
+export type { LogEntry, LogType, RefusalStage } from './logs';
+export {
+  ConnectionError,
+  ConnectionRefusedError,
+  HookError,
+  InvalidArgumentError,
+  InvalidOptionError,
+  ListenError,
+  RxwsError,
+  SendError,
+} from './errors';
+export type { RxwsErrorCode, RxwsErrorDetails } from './errors';

@@ -1,0 +1,602 @@
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+} from 'node:http';
+import {
+  createServer as createNetServer,
+  type AddressInfo,
+  type Server as NetServer,
+  type Socket,
+} from 'node:net';
+import { BehaviorSubject, Subject, type Observable } from 'rxjs';
+import type { WebSocket } from 'ws';
+import {
+  ConnectionRefusedError,
+  InvalidArgumentError,
+  ListenError,
+  RxwsError,
+  describeError,
+} from './errors';
+import {
+  Connection,
+  type CloseInfo,
+  type ConnectionContext,
+  type Disconnection,
+  type Message,
+} from './connection/connection';
+import {
+  CloseCode,
+  MAX_CLOSE_REASON_BYTES,
+  isValidCloseCode,
+  utf8Length,
+} from './connection/close-codes';
+import { Handshake } from './handshake/upgrade';
+import { buildHttpResponse, writeHttpResponseAndClose } from './handshake/http-response';
+import type { OpenRequest } from './handshake/open-request';
+import { Logger, type LogEntry } from './logs';
+import { resolveOptions, show, type ResolvedOptions, type ServerOptions } from './options';
+import { displayAddress } from './transport/address';
+import { admission } from './transport/admission';
+import type { ConnectionRequest } from './transport/connection-request';
+
+/** Where the server listens, as `listen()` resolves it. */
+export interface ListenAddress {
+  readonly address: string;
+  readonly family: 'IPv4' | 'IPv6';
+  readonly port: number;
+}
+
+/** Options of `shutdown()`. */
+export interface ShutdownOptions {
+  /** Close code sent to every client. Default: `disconnectStatusCode` if set, else 1001. */
+  code?: number;
+  /** Close reason, at most 123 UTF-8 bytes. Default: `disconnectStatusDescription`. */
+  reason?: string;
+}
+
+/** A socket between TCP accept and WebSocket open. */
+interface Pending {
+  timer: NodeJS.Timeout;
+}
+
+/** A connection request in the pipeline, with what to do when it is accepted. */
+interface Request extends ConnectionRequest {
+  proceed(): void;
+}
+
+/**
+ * A reactive WebSocket server (IPWorks' WebSocketServer). Create it with `createServer()`.
+ * Every stream is hot; all complete when `shutdown()` has finished.
+ */
+export class RxwsServer {
+  /** The options in force, defaults applied. */
+  readonly options: ResolvedOptions;
+  /** Each connection once it is open (hot). */
+  readonly connections$: Observable<Connection>;
+  /** Every message of every connection (hot). */
+  readonly messages$: Observable<Message>;
+  /** Each closed connection with how it closed (hot). */
+  readonly disconnections$: Observable<Disconnection>;
+  /** Failures of connections and hooks, typed with a stable `code` (hot). */
+  readonly errors$: Observable<RxwsError>;
+  /** Structured log entries at or below `logLevel` (hot). */
+  readonly logs$: Observable<LogEntry>;
+  /** Whether the server accepts connections; the current value on subscribe. */
+  readonly listening$: Observable<boolean>;
+
+  private readonly logger: Logger;
+  private readonly connectionsSubject = new Subject<Connection>();
+  private readonly messagesSubject = new Subject<Message>();
+  private readonly disconnectionsSubject = new Subject<Disconnection>();
+  private readonly errorsSubject = new Subject<RxwsError>();
+  private readonly listeningSubject = new BehaviorSubject<boolean>(false);
+  private readonly requests = new Subject<Request>();
+  private readonly open = new Map<string, Connection>();
+  private readonly sockets = new Set<Socket>();
+  private readonly pending = new Map<Socket, Pending>();
+  private readonly handshake: Handshake;
+  private readonly httpServer: HttpServer;
+  private readonly external: boolean;
+  private netServer: NetServer | undefined;
+  private listenPromise: Promise<ListenAddress> | undefined;
+  private _address: ListenAddress | null = null;
+  private shutdownPromise: Promise<void> | undefined;
+  private closing = false;
+  private nextId = 0;
+  private readonly context: ConnectionContext;
+
+  constructor(options: ResolvedOptions) {
+    this.options = options;
+    this.logger = new Logger(options.logLevel);
+    this.connections$ = this.connectionsSubject.asObservable();
+    this.messages$ = this.messagesSubject.asObservable();
+    this.disconnections$ = this.disconnectionsSubject.asObservable();
+    this.errors$ = this.errorsSubject.asObservable();
+    this.logs$ = this.logger.logs$;
+    this.listening$ = this.listeningSubject.asObservable();
+
+    this.context = {
+      logger: this.logger,
+      waitForCloseResponse: options.waitForCloseResponse,
+      disconnectStatusCode: options.disconnectStatusCode,
+      disconnectStatusDescription: options.disconnectStatusDescription,
+      outBufferSize: options.outBufferSize,
+      defaultTimeout: options.defaultTimeout,
+      onMessage: (message) => this.messagesSubject.next(message),
+      onError: (error) => this.errorsSubject.next(error),
+      onClose: (connection, info) => this.onConnectionClosed(connection, info),
+    };
+
+    this.handshake = new Handshake({
+      logger: this.logger,
+      maxPayload: options.maxPayload,
+      closeTimeout: options.closeTimeout,
+      protocols: options.protocols,
+      onOpenRequest: options.onOpenRequest,
+      isClosing: () => this.closing,
+      onError: (error) => this.reportError(error),
+      onOpen: (ws, socket, request) => this.onOpen(ws, socket, request),
+    });
+
+    this.requests
+      .pipe(
+        admission<Request>({
+          allowedClients: options.allowedClients,
+          maxConnections: options.maxConnections,
+          current: () => this.sockets.size,
+          onConnectionRequest: options.onConnectionRequest,
+          onHookError: (error) => this.reportError(error),
+        }),
+      )
+      .subscribe((request) => request.proceed());
+
+    if (options.server) {
+      this.external = true;
+      this.httpServer = options.server;
+    } else {
+      this.external = false;
+      this.httpServer = createHttpServer();
+      this.httpServer.on('request', (_req, res) => {
+        // RFC 7231 section 6.5.15: a plain request to a WebSocket endpoint asks for the upgrade.
+        const body = 'Upgrade Required';
+        res.writeHead(426, {
+          Upgrade: 'websocket',
+          Connection: 'close',
+          'Content-Type': 'text/plain; charset=utf-8',
+          'Content-Length': Buffer.byteLength(body),
+        });
+        res.end(body);
+      });
+      this.httpServer.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+        if (!this.pathMatches(req)) {
+          this.rejectRaw(socket, 404, 'Not Found');
+          return;
+        }
+        this.handshake.handle(req, socket, head);
+      });
+      this.httpServer.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+        const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+        if (err.code === 'ECONNRESET' || !socket.writable) {
+          socket.destroy();
+          return;
+        }
+        this.rejectRaw(socket, status, `Bad Request: ${err.code ?? err.message}`);
+      });
+    }
+  }
+
+  /** The connections open now, by id. */
+  get connections(): ReadonlyMap<string, Connection> {
+    return this.open;
+  }
+
+  /** Where the server listens, or null when it does not. */
+  get address(): ListenAddress | null {
+    return this._address;
+  }
+
+  /** Whether the server accepts connections now. */
+  get listening(): boolean {
+    return this.listeningSubject.value;
+  }
+
+  /**
+   * Starts accepting connections. Resolves with the address, whose `port` is the real one when
+   * `port` was 0. Calling it while listening resolves the same address.
+   * @returns rejects with `ListenError` (`ERR_ADDRESS_IN_USE`, `ERR_LISTEN`) when binding fails,
+   *   and with `ERR_SHUTTING_DOWN` after `shutdown()`.
+   */
+  listen(): Promise<ListenAddress> {
+    if (this.closing) {
+      return Promise.reject(new RxwsError('ERR_SHUTTING_DOWN', 'the server has been shut down'));
+    }
+    if (this.listenPromise) return this.listenPromise;
+    const promise = this.external ? this.attach() : this.bind();
+    this.listenPromise = promise;
+    promise.then(
+      (address) => {
+        this._address = address;
+        this.listeningSubject.next(true);
+        this.logger.log({
+          level: 1,
+          type: 'listening',
+          message: `listening on ws://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}${this.options.path ?? ''}`,
+        });
+        const keepAlive = this.options.keepAlive;
+        if (keepAlive && keepAlive.interval !== undefined) {
+          this.logger.log({
+            level: 2,
+            type: 'option-ignored',
+            message: `keepAlive.interval (${keepAlive.interval} ms) cannot be set by Node; the OS default probe interval applies`,
+          });
+        }
+      },
+      () => {
+        if (this.listenPromise === promise) this.listenPromise = undefined;
+      },
+    );
+    return promise;
+  }
+
+  /**
+   * Stops accepting new connections and keeps the open ones. With an attached `server`, rxws
+   * stops handling its upgrades and leaves the server itself listening.
+   */
+  async stopListening(): Promise<void> {
+    const listening = this.listenPromise;
+    if (!listening) return;
+    this.listenPromise = undefined;
+    try {
+      await listening;
+    } catch {
+      return;
+    }
+    if (this.external) {
+      this.httpServer.off('upgrade', this.onExternalUpgrade);
+    } else {
+      // close() stops the listening handle at once; its callback would wait for every socket.
+      this.netServer?.close();
+      this.netServer = undefined;
+    }
+    this._address = null;
+    this.listeningSubject.next(false);
+    this.logger.log({ level: 1, type: 'stopped-listening', message: 'stopped listening' });
+  }
+
+  /**
+   * Closes one connection; see `Connection.disconnect()`.
+   * @returns rejects with `ERR_NOT_OPEN` when no open connection has this id.
+   */
+  disconnect(id: string, code?: number, reason?: string): Promise<CloseInfo> {
+    const connection = this.open.get(id);
+    if (!connection) {
+      return Promise.reject(
+        new RxwsError('ERR_NOT_OPEN', `no open connection has id ${show(id)}`, {
+          connectionId: id,
+        }),
+      );
+    }
+    return connection.disconnect(code, reason);
+  }
+
+  /**
+   * Stops accepting, closes every connection with 1001 (or `disconnectStatusCode`), waits for
+   * the clients' close frames up to `closeTimeout` when `waitForCloseResponse` is true, destroys
+   * what is left, and completes every stream. Resolves when every socket is closed. Calling it
+   * again returns the same Promise.
+   * @throws {InvalidArgumentError} for a close code a server may not send or a reason over 123 bytes.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    if (this.shutdownPromise) return this.shutdownPromise;
+    const code = options.code ?? this.options.disconnectStatusCode ?? CloseCode.GOING_AWAY;
+    const reason = options.reason ?? this.options.disconnectStatusDescription;
+    if (!isValidCloseCode(code)) {
+      throw new InvalidArgumentError(
+        `shutdown code must be 1000-1003, 1007-1014 or 3000-4999, got ${show(code)}`,
+      );
+    }
+    if (typeof reason !== 'string' || utf8Length(reason) > MAX_CLOSE_REASON_BYTES) {
+      throw new InvalidArgumentError(
+        `shutdown reason must be a string of at most ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes, got ${show(reason)}`,
+      );
+    }
+    this.closing = true;
+    this.shutdownPromise = this.runShutdown(code, reason);
+    return this.shutdownPromise;
+  }
+
+  private async runShutdown(code: number, reason: string): Promise<void> {
+    this.logger.log({
+      level: 1,
+      type: 'shutdown',
+      message: `shutting down: closing ${this.open.size} connection(s) with ${code}`,
+      code,
+      reason,
+    });
+    await this.stopListening();
+    this.handshake.cancelPending();
+    for (const socket of this.pending.keys()) socket.destroy();
+    await Promise.all([...this.open.values()].map((c) => c.disconnect(code, reason)));
+    await Promise.all(
+      [...this.sockets].map((s) =>
+        s.destroyed && s.closed ? undefined : new Promise((r) => s.once('close', r)),
+      ),
+    );
+    this.requests.complete();
+    this.connectionsSubject.complete();
+    this.messagesSubject.complete();
+    this.disconnectionsSubject.complete();
+    this.errorsSubject.complete();
+    this.listeningSubject.complete();
+    this.logger.complete();
+  }
+
+  private bind(): Promise<ListenAddress> {
+    const o = this.options;
+    return new Promise<ListenAddress>((resolve, reject) => {
+      const server = createNetServer({ pauseOnConnect: true, highWaterMark: o.inBufferSize });
+      const onError = (err: NodeJS.ErrnoException): void => {
+        server.close();
+        const inUse = err.code === 'EADDRINUSE';
+        reject(
+          new ListenError(
+            inUse ? 'ERR_ADDRESS_IN_USE' : 'ERR_LISTEN',
+            inUse
+              ? `${o.host}:${o.port} is already in use`
+              : `cannot listen on ${o.host}:${o.port}: ${err.message}`,
+            { cause: err },
+          ),
+        );
+      };
+      server.once('error', onError);
+      server.on('connection', (socket: Socket) => {
+        this.admit(socket, () => {
+          this.httpServer.emit('connection', socket);
+          socket.resume();
+        });
+      });
+      server.listen(
+        { host: o.host, port: o.port, backlog: o.backlog, exclusive: o.exclusive },
+        () => {
+          server.off('error', onError);
+          server.on('error', (err) =>
+            this.reportError(new ListenError('ERR_LISTEN', err.message, { cause: err })),
+          );
+          this.netServer = server;
+          resolve(toListenAddress(server.address() as AddressInfo));
+        },
+      );
+    });
+  }
+
+  private attach(): Promise<ListenAddress> {
+    const server = this.httpServer;
+    server.on('upgrade', this.onExternalUpgrade);
+    if (server.listening) return Promise.resolve(toListenAddress(server.address() as AddressInfo));
+    const o = this.options;
+    return new Promise<ListenAddress>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        server.off('upgrade', this.onExternalUpgrade);
+        const inUse = err.code === 'EADDRINUSE';
+        reject(
+          new ListenError(
+            inUse ? 'ERR_ADDRESS_IN_USE' : 'ERR_LISTEN',
+            inUse ? `${o.host}:${o.port} is already in use` : err.message,
+            { cause: err },
+          ),
+        );
+      };
+      server.once('error', onError);
+      server.listen(
+        { host: o.host, port: o.port, backlog: o.backlog, exclusive: o.exclusive },
+        () => {
+          server.off('error', onError);
+          resolve(toListenAddress(server.address() as AddressInfo));
+        },
+      );
+    });
+  }
+
+  private readonly onExternalUpgrade = (
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+  ): void => {
+    if (!this.pathMatches(req)) {
+      // Another handler on the same server may own this path; answer only when none does.
+      if (this.httpServer.listenerCount('upgrade') === 1) this.rejectRaw(socket, 404, 'Not Found');
+      return;
+    }
+    this.admit(socket, () => this.handshake.handle(req, socket, head));
+  };
+
+  /** The connection-request stage: tracks the socket and sends it through the pipeline. */
+  private admit(socket: Socket, proceed: () => void): void {
+    const o = this.options;
+    socket.on('error', this.onSocketError);
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    const timer = setTimeout(() => this.handshakeTimedOut(socket), o.handshakeTimeout);
+    this.pending.set(socket, { timer });
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      const pending = this.pending.get(socket);
+      if (pending) {
+        clearTimeout(pending.timer);
+        this.pending.delete(socket);
+      }
+    });
+    socket.setNoDelay(o.tcpNoDelay);
+    if (o.keepAlive) socket.setKeepAlive(true, o.keepAlive.time);
+
+    const remoteAddress = displayAddress(socket.remoteAddress ?? '');
+    const remotePort = socket.remotePort ?? 0;
+    let refused = false;
+    const request: Request = {
+      remoteAddress,
+      remotePort,
+      localAddress: displayAddress(socket.localAddress ?? ''),
+      localPort: socket.localPort ?? 0,
+      get refused() {
+        return refused;
+      },
+      refuse: (reason: ConnectionRefusedError) => {
+        if (refused) return;
+        refused = true;
+        this.logger.log({
+          level: 1,
+          type: 'refused',
+          stage: 'connection',
+          code: reason.code,
+          reason: reason.message,
+          message: `refused ${remoteAddress}:${remotePort}: ${reason.message}`,
+          remoteAddress,
+          remotePort,
+        });
+        socket.destroy();
+      },
+      proceed: () => {
+        if (refused || socket.destroyed) return;
+        if (this.closing) {
+          request.refuse(new ConnectionRefusedError('ERR_SHUTTING_DOWN', 'server shutting down'));
+          return;
+        }
+        this.logger.log({
+          level: 1,
+          type: 'accepted',
+          message: `accepted TCP connection from ${remoteAddress}:${remotePort}`,
+          remoteAddress,
+          remotePort,
+        });
+        proceed();
+      },
+    };
+    this.requests.next(request);
+  }
+
+  private onOpen(ws: WebSocket, socket: Socket, request: OpenRequest): void {
+    const pending = this.pending.get(socket);
+    if (pending) {
+      clearTimeout(pending.timer);
+      this.pending.delete(socket);
+    }
+    // ws turns Nagle off when it takes the socket; put back what the user asked for.
+    if (!this.options.tcpNoDelay) socket.setNoDelay(false);
+    const id = String(++this.nextId);
+    const { remoteAddress, remotePort, ...details } = request;
+    const connection = new Connection(
+      id,
+      ws,
+      socket,
+      {
+        remoteAddress,
+        remotePort,
+        localAddress: displayAddress(socket.localAddress ?? ''),
+        localPort: socket.localPort ?? 0,
+      },
+      details,
+      this.context,
+    );
+    this.open.set(id, connection);
+    this.logger.log({
+      level: 1,
+      type: 'open',
+      message: `connection ${id} open from ${remoteAddress}:${remotePort} to ${request.url}${connection.protocol ? ` (${connection.protocol})` : ''}`,
+      connectionId: id,
+      remoteAddress,
+      remotePort,
+    });
+    this.connectionsSubject.next(connection);
+  }
+
+  private onConnectionClosed(connection: Connection, info: CloseInfo): void {
+    this.logger.log({
+      level: 1,
+      type: 'close',
+      message: `connection ${connection.id} closed with ${info.code}${info.reason ? ` "${info.reason}"` : ''}${info.wasClean ? '' : ' (not clean)'}`,
+      connectionId: connection.id,
+      code: info.code,
+      reason: info.reason,
+    });
+    // Emitted while the connection is still in `connections`, so subscribers can look it up.
+    this.disconnectionsSubject.next({ connection, ...info });
+    this.open.delete(connection.id);
+  }
+
+  private handshakeTimedOut(socket: Socket): void {
+    this.pending.delete(socket);
+    const remoteAddress = displayAddress(socket.remoteAddress ?? '');
+    this.logger.log({
+      level: 1,
+      type: 'refused',
+      stage: 'handshake',
+      code: 'ERR_TIMEOUT',
+      reason: `no WebSocket handshake within ${this.options.handshakeTimeout} ms`,
+      message: `closed ${remoteAddress}:${socket.remotePort}: no WebSocket handshake within ${this.options.handshakeTimeout} ms`,
+      remoteAddress,
+      remotePort: socket.remotePort,
+    });
+    socket.destroy();
+  }
+
+  private pathMatches(req: IncomingMessage): boolean {
+    const path = this.options.path;
+    if (path === undefined) return true;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    return (q === -1 ? url : url.slice(0, q)) === path;
+  }
+
+  private rejectRaw(socket: Socket, status: number, reason: string): void {
+    const remoteAddress = displayAddress(socket.remoteAddress ?? '');
+    this.logger.log({
+      level: 1,
+      type: 'refused',
+      stage: 'handshake',
+      code: status,
+      reason,
+      message: `rejected ${remoteAddress}:${socket.remotePort} at the handshake stage with HTTP ${status}: ${reason}`,
+      remoteAddress,
+      remotePort: socket.remotePort,
+    });
+    writeHttpResponseAndClose(socket, buildHttpResponse(status, reason));
+  }
+
+  private reportError(error: RxwsError): void {
+    this.logger.log({
+      level: 1,
+      type: 'error',
+      message: error.message,
+      code: error.code,
+      ...(error.connectionId ? { connectionId: error.connectionId } : {}),
+    });
+    this.errorsSubject.next(error);
+  }
+
+  private readonly onSocketError = (err: Error): void => {
+    // Socket errors (ECONNRESET, EPIPE) end that socket only; 'close' follows and cleans up.
+    if (this.logger.enabled(3)) {
+      this.logger.log({ level: 3, type: 'debug', message: `socket error: ${describeError(err)}` });
+    }
+  };
+}
+
+function toListenAddress(info: AddressInfo): ListenAddress {
+  return {
+    address: info.address,
+    family: info.family === 'IPv6' ? 'IPv6' : 'IPv4',
+    port: info.port,
+  };
+}
+
+/**
+ * Creates a WebSocket server that is not yet listening; call `listen()`.
+ * @throws {InvalidOptionError} naming the first invalid option and its value.
+ */
+export function createServer(options?: ServerOptions): RxwsServer {
+  return new RxwsServer(resolveOptions(options));
+}

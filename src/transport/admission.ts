@@ -1,0 +1,114 @@
+import {
+  catchError,
+  defaultIfEmpty,
+  filter,
+  from,
+  isObservable,
+  map,
+  mergeMap,
+  Observable,
+  of,
+  take,
+  type MonoTypeOperatorFunction,
+  type OperatorFunction,
+} from 'rxjs';
+import { ConnectionRefusedError, HookError, describeError } from '../errors';
+import { allowedClients } from '../operators/allowed-clients';
+import type { HookResult } from '../options';
+import type { ConnectionRequest, ConnectionRequestInfo } from './connection-request';
+
+/** Turns what a user hook returned into an Observable of its first value (sync for plain values). */
+export function hookResult$<T>(result: HookResult<T>): Observable<T> {
+  if (isObservable(result)) return (result as Observable<T>).pipe(take(1));
+  if (
+    result !== null &&
+    typeof result === 'object' &&
+    typeof (result as PromiseLike<T>).then === 'function'
+  ) {
+    return from(result as PromiseLike<T>);
+  }
+  return of(result as T);
+}
+
+/**
+ * Refuses requests once `current()` (connections open or being opened, this one included) is
+ * over `limit`, with `ERR_MAX_CONNECTIONS`.
+ */
+export function connectionLimit<T extends ConnectionRequest>(
+  limit: number,
+  current: () => number,
+): MonoTypeOperatorFunction<T> {
+  return filter((request) => {
+    if (current() <= limit) return true;
+    request.refuse(
+      new ConnectionRefusedError('ERR_MAX_CONNECTIONS', `maxConnections (${limit}) reached`),
+    );
+    return false;
+  });
+}
+
+/**
+ * Asks `hook` about each request; `false` (or no answer) refuses it with
+ * `ERR_CONNECTION_REFUSED`. A hook that throws or errors refuses the request and reports a
+ * `HookError` through `onHookError`. Requests are decided concurrently.
+ */
+export function connectionHook<T extends ConnectionRequest>(
+  hook: (request: ConnectionRequestInfo) => HookResult<boolean>,
+  onHookError: (error: HookError) => void,
+): MonoTypeOperatorFunction<T> {
+  const decide = (request: T): Observable<T | null> => {
+    let answer$: Observable<boolean>;
+    try {
+      answer$ = hookResult$(hook(request));
+    } catch (err) {
+      answer$ = new Observable<boolean>((s) => s.error(err));
+    }
+    return answer$.pipe(
+      defaultIfEmpty(false),
+      map((accepted) => {
+        if (accepted === true) return request;
+        request.refuse(
+          new ConnectionRefusedError('ERR_CONNECTION_REFUSED', 'refused by onConnectionRequest'),
+        );
+        return null;
+      }),
+      catchError((err: unknown) => {
+        const error = new HookError(
+          'ERR_HOOK',
+          `onConnectionRequest failed: ${describeError(err)}`,
+          {
+            cause: err,
+          },
+        );
+        onHookError(error);
+        request.refuse(
+          new ConnectionRefusedError('ERR_CONNECTION_REFUSED', error.message, { cause: err }),
+        );
+        return of(null);
+      }),
+    );
+  };
+  return (source) =>
+    source.pipe(
+      mergeMap(decide),
+      filter((r): r is T => r !== null),
+    );
+}
+
+/** The server's connection-request pipeline: allow-list, limit, then the user's hook. */
+export function admission<T extends ConnectionRequest>(config: {
+  allowedClients: readonly string[];
+  maxConnections: number;
+  current: () => number;
+  onConnectionRequest: ((request: ConnectionRequestInfo) => HookResult<boolean>) | undefined;
+  onHookError: (error: HookError) => void;
+}): OperatorFunction<T, T> {
+  const stages: MonoTypeOperatorFunction<T>[] = [
+    allowedClients<T>(config.allowedClients),
+    connectionLimit<T>(config.maxConnections, config.current),
+  ];
+  if (config.onConnectionRequest) {
+    stages.push(connectionHook<T>(config.onConnectionRequest, config.onHookError));
+  }
+  return (source) => stages.reduce((s, stage) => s.pipe(stage), source);
+}
