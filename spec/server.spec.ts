@@ -1,5 +1,5 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { firstValueFrom, take, toArray } from 'rxjs';
+import { firstValueFrom, take, toArray, type Observable } from 'rxjs';
 import { createServer, ListenError, RxwsError, type LogEntry } from '../src';
 import { cleanup, clientClosed, nextMessage, openClient, startServer } from './helpers/server';
 import { rawHttp, tcpConnect, upgradeRequest } from './helpers/raw';
@@ -77,7 +77,7 @@ describe('RxwsServer.shutdown', () => {
       'logs$',
       'listening$',
     ] as const) {
-      server[name].subscribe({ complete: () => completed.push(name) });
+      (server[name] as Observable<unknown>).subscribe({ complete: () => completed.push(name) });
     }
     const disconnections = firstValueFrom(server.disconnections$.pipe(take(2), toArray()));
     const a = await openClient(url);

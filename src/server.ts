@@ -119,6 +119,7 @@ export class RxwsServer {
     this.context = {
       logger: this.logger,
       waitForCloseResponse: options.waitForCloseResponse,
+      closeTimeout: options.closeTimeout,
       disconnectStatusCode: options.disconnectStatusCode,
       disconnectStatusDescription: options.disconnectStatusDescription,
       outBufferSize: options.outBufferSize,

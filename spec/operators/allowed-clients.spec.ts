@@ -69,11 +69,11 @@ describe('allowedClients', () => {
 
   it('passes errors through', () => {
     scheduler.run(({ cold, expectObservable }) => {
-      expectObservable(cold('--#', {}, new Error('boom')).pipe(allowedClients(['::1']))).toBe(
-        '--#',
-        {},
-        new Error('boom'),
-      );
+      expectObservable(
+        cold<ReturnType<typeof request>>('--#', {}, new Error('boom')).pipe(
+          allowedClients(['::1']),
+        ),
+      ).toBe('--#', {}, new Error('boom'));
     });
   });
 

@@ -69,6 +69,7 @@ export type ConnectionRequestDetails = Omit<OpenRequest, 'remoteAddress' | 'remo
 export interface ConnectionContext {
   readonly logger: Logger;
   readonly waitForCloseResponse: boolean;
+  readonly closeTimeout: number;
   readonly disconnectStatusCode: number | undefined;
   readonly disconnectStatusDescription: string;
   readonly outBufferSize: number;
@@ -384,8 +385,11 @@ export class Connection {
     if (this._state !== 'OPEN') return;
     this._state = 'CLOSING';
     this.closeSent = { code, reason };
-    // Sends made before the close go out before the close frame (RFC 6455 section 5.5.1).
+    // Sends made before the close go out before the close frame (RFC 6455 section 5.5.1), but a
+    // client that reads nothing must not hold the close forever: closeTimeout bounds the wait.
+    const giveUp = setTimeout(() => this.ws.terminate(), this.ctx.closeTimeout);
     this.outbound.whenQueueEmpty().then(() => {
+      clearTimeout(giveUp);
       if (this.closedInfo) return;
       this.ws.close(code, reason);
       // Without waiting, the socket ends once the close frame is written: end() queues the FIN

@@ -38,6 +38,7 @@ export class Outbound {
   private heldHead = 0;
   private corked = false;
   private waitingForDrain = false;
+  private emptyWaiters: Array<() => void> = [];
   /** Called after each drain that let held sends move: progress for send timeouts. */
   onProgress: (() => void) | undefined;
 
@@ -88,23 +89,14 @@ export class Outbound {
       item.cb?.(err);
     }
     this.heldHead = 0;
+    this.notifyEmpty();
     return failed;
   }
 
-  /** Resolves once the queue is empty (at once when it is). */
+  /** Resolves once the queue is empty (at once when it is), or once `failQueued()` empties it. */
   whenQueueEmpty(): Promise<void> {
     if (this.queued === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (this.queued === 0 || this.socket.destroyed) {
-          this.socket.off('drain', check);
-          this.socket.off('close', check);
-          resolve();
-        }
-      };
-      this.socket.on('drain', check);
-      this.socket.on('close', check);
-    });
+    return new Promise((resolve) => this.emptyWaiters.push(resolve));
   }
 
   private handOff(data: Buffer | string, binary: boolean, cb: WriteCallback | undefined): void {
@@ -130,6 +122,13 @@ export class Outbound {
       this.socket.write(EMPTY, this.flush);
   }
 
+  private notifyEmpty(): void {
+    if (this.emptyWaiters.length === 0) return;
+    const waiters = this.emptyWaiters;
+    this.emptyWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
   private readonly flush = (): void => {
     this.waitingForDrain = false;
     const held = this.held;
@@ -141,6 +140,7 @@ export class Outbound {
     if (this.heldHead === held.length) {
       held.length = 0;
       this.heldHead = 0;
+      this.notifyEmpty();
     } else if (!this.socket.destroyed) {
       this.waitForDrain();
     }
