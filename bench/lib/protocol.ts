@@ -1,0 +1,84 @@
+/** Messages between the benchmark orchestrator and its server and client processes (IPC). */
+
+/** The servers under test. */
+export type Target = 'rxws' | 'ws' | 'net' | 'uws';
+
+export type ScenarioName = 'echo-small' | 'echo-large' | 'fan-out' | 'connect' | 'idle-memory';
+
+/** What a server process is started with (argv[2], JSON). */
+export interface ServerSpec {
+  target: Target;
+  scenario: ScenarioName;
+  /** Payload bytes of the messages (echo: to build raw replies; fan-out: what is published). */
+  payload: number;
+  /** connect: whether the open-request hook is installed. */
+  hook: boolean;
+}
+
+/** What a client process is asked to do. */
+export interface ClientSpec {
+  scenario: ScenarioName;
+  port: number;
+  connections: number;
+  /** Messages in flight per connection (echo). */
+  window: number;
+  payload: number;
+  binary: boolean;
+  warmupMs: number;
+  measureMs: number;
+  /** connect: parallel open/close loops. */
+  concurrency: number;
+}
+
+export interface CpuReport {
+  /** CPU time used over the window as a share of one core, in percent. */
+  cpuPercent: number;
+  wallMs: number;
+}
+
+export interface MemoryReport {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  connections: number;
+}
+
+export type ToServer =
+  | { type: 'mark' }
+  | { type: 'report' }
+  | { type: 'memory' }
+  | { type: 'publish' }
+  | { type: 'stop' };
+
+export type FromServer =
+  | { type: 'ready'; port: number; native: { bufferutil: boolean; utf8Validate: boolean } }
+  | { type: 'report'; cpu: CpuReport }
+  | { type: 'memory'; memory: MemoryReport }
+  | { type: 'published'; at: number }
+  | { type: 'error'; message: string };
+
+export type ToClient = { type: 'run'; spec: ClientSpec } | { type: 'continue' } | { type: 'stop' };
+
+/** Metrics a client reports; which are set depends on the scenario. */
+export interface ClientMetrics {
+  messagesPerSec?: number;
+  megabytesPerSec?: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  connectsPerSec?: number;
+  deliveries?: number;
+  failures?: number;
+  cpu: CpuReport;
+}
+
+export type FromClient =
+  | { type: 'measuring' }
+  | { type: 'open'; connections: number }
+  | { type: 'round'; first: number; last: number; received: number }
+  | { type: 'result'; metrics: ClientMetrics }
+  | { type: 'error'; message: string };
+
+/** Wall-clock time in ms with sub-ms precision, comparable across processes. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}

@@ -1,0 +1,450 @@
+/**
+ * Side-by-side benchmarks: rxws against bare ws (and raw net, uWebSockets.js where they mean
+ * something), in alternating runs, each server and load client in its own process pinned to its
+ * own core.
+ *
+ *   npm run bench                       every scenario
+ *   npm run bench -- echo-small connect some of them
+ *   npm run bench -- --quick            seconds-long smoke version (npm test runs it)
+ *   npm run bench -- --runs 7 --targets rxws,ws --no-native --out /tmp/results
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, release } from 'node:os';
+import { join } from 'node:path';
+import type {
+  ClientMetrics,
+  ClientSpec,
+  FromClient,
+  FromServer,
+  ScenarioName,
+  ServerSpec,
+  Target,
+  ToServer,
+} from './lib/protocol';
+import { loadUws } from './lib/uws';
+import { max, median, min } from './lib/stats';
+
+interface Case {
+  name: string;
+  connections: number;
+  window: number;
+  payload: number;
+  binary: boolean;
+  hook: boolean;
+  concurrency: number;
+  rounds: number;
+}
+
+interface Scenario {
+  description: string;
+  targets: Target[];
+  cases: Case[];
+  /** The figure compared across targets, and whether more is better. */
+  metric: string;
+  unit: string;
+  higherIsBetter: boolean;
+}
+
+const base: Case = {
+  name: '',
+  connections: 1,
+  window: 1,
+  payload: 64,
+  binary: false,
+  hook: false,
+  concurrency: 1,
+  rounds: 1,
+};
+
+function scenarios(quick: boolean): Record<ScenarioName, Scenario> {
+  const q = <T>(full: T, small: T): T => (quick ? small : full);
+  return {
+    'echo-small': {
+      description:
+        '64-byte text messages echoed, pipelined (10 in flight per connection) and ping-pong',
+      targets: ['rxws', 'ws', 'net', 'uws'],
+      cases: [
+        { ...base, name: 'pipelined', connections: q(100, 10), window: 10 },
+        { ...base, name: 'ping-pong', connections: q(100, 10), window: 1 },
+      ],
+      metric: 'messagesPerSec',
+      unit: 'msg/s',
+      higherIsBetter: true,
+    },
+    'echo-large': {
+      description: 'binary messages echoed by 10 connections',
+      targets: ['rxws', 'ws', 'net', 'uws'],
+      cases: [
+        { ...base, name: '64KiB', connections: q(10, 2), payload: 64 * 1024, binary: true },
+        {
+          ...base,
+          name: '1MiB',
+          connections: q(10, 2),
+          payload: q(1024 * 1024, 256 * 1024),
+          binary: true,
+        },
+      ],
+      metric: 'megabytesPerSec',
+      unit: 'MB/s',
+      higherIsBetter: true,
+    },
+    'fan-out': {
+      description: 'one 64-byte message published to every connection, round after round',
+      targets: ['rxws', 'ws', 'uws'],
+      cases: [
+        { ...base, name: q('1000', '50'), connections: q(1000, 50), rounds: q(20, 2) },
+        ...(quick ? [] : [{ ...base, name: '10000', connections: 10000, rounds: 10 }]),
+      ],
+      metric: 'deliveriesPerSec',
+      unit: 'deliveries/s',
+      higherIsBetter: true,
+    },
+    connect: {
+      description:
+        'connections opened (handshake) and closed (close handshake) per second, 20 at a time',
+      targets: ['rxws', 'ws', 'uws'],
+      cases: [
+        { ...base, name: 'no hook', concurrency: q(20, 2) },
+        { ...base, name: 'open-request hook', concurrency: q(20, 2), hook: true },
+      ],
+      metric: 'connectsPerSec',
+      unit: 'conn/s',
+      higherIsBetter: true,
+    },
+    'idle-memory': {
+      description: 'idle connections held open: memory per connection',
+      targets: ['rxws', 'ws', 'uws'],
+      cases: [{ ...base, name: q('10000', '100'), connections: q(10000, 100) }],
+      metric: 'rssPerConnection',
+      unit: 'B/conn (RSS)',
+      higherIsBetter: false,
+    },
+  };
+}
+
+interface RunResult {
+  target: Target;
+  round: number;
+  ok: boolean;
+  error?: string;
+  figures: Record<string, number>;
+  serverCpuPercent?: number;
+  clientCpuPercent?: number;
+}
+
+const args = process.argv.slice(2);
+const flag = (name: string): boolean => args.includes(name);
+const option = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i === -1 ? undefined : args[i + 1];
+};
+const quick = flag('--quick');
+const native = !flag('--no-native');
+const runs = Number(option('--runs') ?? (quick ? 1 : 5));
+const outDir = option('--out') ?? join(__dirname, 'results');
+const onlyTargets = option('--targets')?.split(',') as Target[] | undefined;
+const all = scenarios(quick);
+const optionValues = new Set([option('--runs'), option('--out'), option('--targets')]);
+const chosen = args.filter((a) => !a.startsWith('--') && !optionValues.has(a)) as ScenarioName[];
+for (const name of chosen) {
+  if (!(name in all)) {
+    console.error(`unknown scenario "${name}"; choose from ${Object.keys(all).join(', ')}`);
+    process.exit(2);
+  }
+}
+const selected = chosen.length ? chosen : (Object.keys(all) as ScenarioName[]);
+const warmupMs = quick ? 100 : 1000;
+const measureMs = quick ? 300 : 3000;
+const runTimeoutMs = quick ? 30_000 : 120_000;
+const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+const uws = loadUws();
+
+function startProcess(
+  file: string,
+  argv: string[],
+  core: number,
+  extra: string[] = [],
+): ChildProcess {
+  const node = [process.execPath, '--import', 'tsx', ...extra, join(__dirname, file), ...argv];
+  const env = {
+    ...process.env,
+    ...(native ? {} : { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' }),
+  };
+  const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
+  return hasTaskset
+    ? spawn('taskset', ['-c', String(core), ...node], { stdio, env })
+    : spawn(node[0], node.slice(1), { stdio, env });
+}
+
+function next<T extends { type: string }>(child: ChildProcess, ...types: string[]): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: T): void => {
+      if (!types.includes(m.type) && m.type !== 'error') return;
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      if (m.type === 'error') reject(new Error((m as unknown as { message: string }).message));
+      else resolve(m);
+    };
+    const onExit = (code: number | null): void => {
+      child.off('message', onMessage);
+      reject(new Error(`process exited (${code}) before sending ${types.join('/')}`));
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+let nativeSeen: { bufferutil: boolean; utf8Validate: boolean } | undefined;
+
+async function runOnce(
+  scenario: ScenarioName,
+  c: Case,
+  target: Target,
+  round: number,
+): Promise<RunResult> {
+  const serverSpec: ServerSpec = { target, scenario, payload: c.payload, hook: c.hook };
+  const server = startProcess('server-process.ts', [JSON.stringify(serverSpec)], 0, [
+    '--expose-gc',
+  ]);
+  let client: ChildProcess | undefined;
+  const timer = setTimeout(() => {
+    server.kill('SIGKILL');
+    client?.kill('SIGKILL');
+  }, runTimeoutMs);
+  try {
+    const ready = await next<Extract<FromServer, { type: 'ready' }>>(server, 'ready');
+    nativeSeen ??= ready.native;
+    const toServer = (m: ToServer): void => void server.send(m);
+    const spec: ClientSpec = {
+      scenario,
+      port: ready.port,
+      connections: c.connections,
+      window: c.window,
+      payload: c.payload,
+      binary: c.binary,
+      warmupMs,
+      measureMs,
+      concurrency: c.concurrency,
+    };
+    const figures: Record<string, number> = {};
+    let serverCpu: number | undefined;
+    let baseline: Extract<FromServer, { type: 'memory' }> | undefined;
+    if (scenario === 'idle-memory') {
+      toServer({ type: 'memory' });
+      baseline = await next(server, 'memory');
+    }
+    client = startProcess('client-process.ts', [], 1);
+    client.send({ type: 'run', spec });
+    const clientMessages = client;
+    let metrics: ClientMetrics;
+
+    if (scenario === 'fan-out' || scenario === 'idle-memory') {
+      await next<FromClient>(clientMessages, 'open');
+      if (scenario === 'fan-out') {
+        toServer({ type: 'mark' });
+        const latencies: number[] = [];
+        let delivered = 0;
+        const started = performance.timeOrigin + performance.now();
+        let lastAt = started;
+        for (let r = 0; r < c.rounds; r++) {
+          const roundDone = next<Extract<FromClient, { type: 'round' }>>(clientMessages, 'round');
+          toServer({ type: 'publish' });
+          const published = await next<Extract<FromServer, { type: 'published' }>>(
+            server,
+            'published',
+          );
+          const got = await roundDone;
+          latencies.push(got.last - published.at);
+          delivered += got.received;
+          lastAt = got.last;
+        }
+        toServer({ type: 'report' });
+        serverCpu = (await next<Extract<FromServer, { type: 'report' }>>(server, 'report')).cpu
+          .cpuPercent;
+        figures.deliveriesPerSec = delivered / ((lastAt - started) / 1000);
+        figures.lastDeliveryMs = median(latencies);
+      } else {
+        toServer({ type: 'memory' });
+        const after = (await next<Extract<FromServer, { type: 'memory' }>>(server, 'memory'))
+          .memory;
+        const n = after.connections || c.connections;
+        figures.rssPerConnection = (after.rss - baseline!.memory.rss) / n;
+        figures.heapPerConnection = (after.heapUsed - baseline!.memory.heapUsed) / n;
+        figures.connections = after.connections;
+      }
+      clientMessages.send({ type: 'stop' });
+      metrics = (await next<Extract<FromClient, { type: 'result' }>>(clientMessages, 'result'))
+        .metrics;
+    } else {
+      await next<FromClient>(clientMessages, 'measuring');
+      toServer({ type: 'mark' });
+      metrics = (await next<Extract<FromClient, { type: 'result' }>>(clientMessages, 'result'))
+        .metrics;
+      toServer({ type: 'report' });
+      serverCpu = (await next<Extract<FromServer, { type: 'report' }>>(server, 'report')).cpu
+        .cpuPercent;
+    }
+    for (const [k, v] of Object.entries(metrics)) if (typeof v === 'number') figures[k] = v;
+    return {
+      target,
+      round,
+      ok: true,
+      figures,
+      serverCpuPercent: serverCpu,
+      clientCpuPercent: metrics.cpu.cpuPercent,
+    };
+  } catch (err) {
+    return { target, round, ok: false, error: (err as Error).message, figures: {} };
+  } finally {
+    clearTimeout(timer);
+    server.kill('SIGKILL');
+    client?.kill('SIGKILL');
+  }
+}
+
+function gitCommit(): string {
+  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+    encoding: 'utf8',
+  }).stdout.trim();
+  return r.status === 0 ? `${r.stdout.trim()}${dirty ? '+dirty' : ''}` : 'unknown';
+}
+
+const fmt = (v: number): string =>
+  !Number.isFinite(v)
+    ? '-'
+    : Math.abs(v) >= 100
+      ? Math.round(v).toLocaleString('en-US')
+      : v.toFixed(2);
+
+function summarize(
+  scenario: Scenario,
+  results: RunResult[],
+  targets: Target[],
+): Record<string, unknown> {
+  const lines: string[] = [];
+  const summary: Record<string, unknown> = {};
+  const ok = (t: Target) => results.filter((r) => r.target === t && r.ok);
+  const header = [
+    'target',
+    `median ${scenario.unit}`,
+    'min',
+    'max',
+    'p50 ms',
+    'p99 ms',
+    'server CPU%',
+    'client CPU%',
+    'rxws/this',
+  ];
+  lines.push(header.join(' | '));
+  const rx = ok('rxws');
+  for (const t of targets) {
+    const rs = ok(t);
+    const failed = results.filter((r) => r.target === t && !r.ok);
+    if (rs.length === 0) {
+      lines.push(`${t} | failed: ${failed[0]?.error ?? 'no run'}`);
+      continue;
+    }
+    const values = rs.map((r) => r.figures[scenario.metric]);
+    // Paired ratio: rxws run i against this target's run i, then the median of the ratios.
+    const ratios = rs
+      .map((r) => {
+        const mate = rx.find((x) => x.round === r.round);
+        return mate ? mate.figures[scenario.metric] / r.figures[scenario.metric] : NaN;
+      })
+      .filter(Number.isFinite);
+    const row = {
+      median: median(values),
+      min: min(values),
+      max: max(values),
+      p50Ms: median(rs.map((r) => r.figures.p50Ms ?? NaN).filter(Number.isFinite)),
+      p99Ms: median(rs.map((r) => r.figures.p99Ms ?? NaN).filter(Number.isFinite)),
+      serverCpuPercent: median(rs.map((r) => r.serverCpuPercent ?? NaN).filter(Number.isFinite)),
+      clientCpuPercent: median(rs.map((r) => r.clientCpuPercent ?? NaN).filter(Number.isFinite)),
+      rxwsRatio: median(ratios),
+      runs: rs.length,
+      failures: failed.length,
+    };
+    summary[t] = row;
+    lines.push(
+      [
+        t,
+        fmt(row.median),
+        fmt(row.min),
+        fmt(row.max),
+        fmt(row.p50Ms),
+        fmt(row.p99Ms),
+        fmt(row.serverCpuPercent),
+        fmt(row.clientCpuPercent),
+        t === 'rxws' ? '' : `${fmt(row.rxwsRatio)}x`,
+      ].join(' | '),
+    );
+  }
+  console.log(lines.map((l) => `  ${l}`).join('\n'));
+  return summary;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(outDir, { recursive: true });
+  console.log(
+    `rxws benchmarks${quick ? ' (quick)' : ''}: ${runs} run(s) per side, alternating; node ${process.version}; ` +
+      `${hasTaskset ? 'server on core 0, client on core 1' : 'taskset not available: processes not pinned'}`,
+  );
+  if (!uws.ok) console.log(`uWebSockets.js skipped: ${uws.reason}`);
+  for (const name of selected) {
+    const scenario = all[name];
+    const targets = scenario.targets.filter(
+      (t) => (t !== 'uws' || uws.ok) && (!onlyTargets || onlyTargets.includes(t)),
+    );
+    const report: Record<string, unknown> = {
+      scenario: name,
+      description: scenario.description,
+      quick,
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        memoryBytes: totalmem(),
+        kernel: release(),
+        pinned: hasTaskset,
+      },
+      node: process.version,
+      commit: gitCommit(),
+      date: new Date().toISOString(),
+      parameters: { runs, warmupMs, measureMs, targets },
+      uws: uws.ok ? uws.version : `skipped: ${uws.reason}`,
+      cases: [] as unknown[],
+    };
+    for (const c of scenario.cases) {
+      console.log(`\n${name} / ${c.name}: ${scenario.description}`);
+      const results: RunResult[] = [];
+      // One unrecorded warm-up round, then measured rounds; each round runs every target (A B A B ...).
+      for (let round = quick ? 1 : 0; round <= runs; round++) {
+        for (const t of targets) {
+          const r = await runOnce(name, c, t, round);
+          if (round > 0) results.push(r);
+        }
+      }
+      const summary = summarize(scenario, results, targets);
+      (report.cases as unknown[]).push({
+        case: c,
+        metric: scenario.metric,
+        unit: scenario.unit,
+        summary,
+        runs: results,
+      });
+    }
+    report.native = nativeSeen;
+    console.log(
+      `  bufferutil: ${nativeSeen?.bufferutil ? 'loaded' : 'not loaded'}, utf-8-validate: ${nativeSeen?.utf8Validate ? 'loaded' : 'not loaded'}`,
+    );
+    const file = join(outDir, `${name}.json`);
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`  written to ${file}`);
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,253 @@
+/**
+ * A server under test, in its own process: started by bench/run.ts with a ServerSpec as argv[2],
+ * answers the orchestrator over IPC. Each target is written the way its users would write it.
+ */
+import { createRequire } from 'node:module';
+import { createServer as createNetServer, type Socket } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { createServer } from '../src';
+import { OP_BINARY, OP_TEXT, serverFrame } from './lib/frames';
+import {
+  now,
+  type CpuReport,
+  type FromServer,
+  type ServerSpec,
+  type ToServer,
+} from './lib/protocol';
+import { loadUws } from './lib/uws';
+
+const spec = JSON.parse(process.argv[2]) as ServerSpec;
+const send = (m: FromServer): void => void process.send?.(m);
+const publishPayload = Buffer.alloc(spec.payload, 0x61).toString();
+
+/** What differs between targets. */
+interface Running {
+  port: number;
+  publish(): void;
+  connections(): number;
+}
+
+function startRxws(): Promise<Running> {
+  const server = createServer({
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 0,
+    maxConnections: 100_000,
+    backlog: 4096,
+    ...(spec.hook ? { onOpenRequest: () => true } : {}),
+  });
+  if (spec.scenario === 'echo-small' || spec.scenario === 'echo-large') {
+    server.connections$.subscribe((conn) => {
+      conn.messages$.subscribe((msg) => conn.sink.next(msg.data));
+    });
+  }
+  return server.listen().then(({ port }) => ({
+    port,
+    publish: () => {
+      for (const conn of server.connections.values()) conn.sink.next(publishPayload);
+    },
+    connections: () => server.connections.size,
+  }));
+}
+
+function startWs(): Promise<Running> {
+  return new Promise((resolve) => {
+    const wss = new WebSocketServer({
+      host: '127.0.0.1',
+      port: 0,
+      backlog: 4096,
+      ...(spec.hook ? { verifyClient: () => true } : {}),
+    });
+    wss.on('connection', (ws: WebSocket) => {
+      ws.on('error', () => undefined);
+      if (spec.scenario === 'echo-small' || spec.scenario === 'echo-large') {
+        ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+      }
+    });
+    wss.on('listening', () =>
+      resolve({
+        port: (wss.address() as { port: number }).port,
+        publish: () => {
+          for (const client of wss.clients) client.send(publishPayload);
+        },
+        connections: () => wss.clients.size,
+      }),
+    );
+  });
+}
+
+/** The ceiling: the same bytes over plain TCP, with a canned handshake and no parsing. */
+function startNet(): Promise<Running> {
+  const binary = spec.scenario === 'echo-large';
+  const reply = serverFrame(binary ? OP_BINARY : OP_TEXT, Buffer.alloc(spec.payload, 0x61));
+  const requestLength = spec.payload + (spec.payload < 126 ? 6 : spec.payload < 65536 ? 8 : 14);
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let head = '';
+    let pending = 0;
+    const onHead = (chunk: Buffer): void => {
+      head += chunk.toString('latin1');
+      const end = head.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      socket.off('data', onHead);
+      socket.write(
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n',
+      );
+      socket.on('data', (data: Buffer) => {
+        pending += data.length;
+        const n = Math.floor(pending / requestLength);
+        if (n === 0) return;
+        pending -= n * requestLength;
+        socket.write(n === 1 ? reply : Buffer.concat(new Array<Buffer>(n).fill(reply)));
+      });
+    };
+    socket.on('data', onHead);
+  });
+  return new Promise((resolve) =>
+    server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () =>
+      resolve({
+        port: (server.address() as { port: number }).port,
+        publish: () => {
+          for (const s of sockets) s.write(reply);
+        },
+        connections: () => sockets.size,
+      }),
+    ),
+  );
+}
+
+function startUws(): Promise<Running> {
+  const uws = loadUws();
+  if (!uws.ok) return Promise.reject(new Error(uws.reason));
+  const { App, us_socket_local_port } = uws.module;
+  let open = 0;
+  const app = App();
+  app.ws('/*', {
+    maxPayloadLength: 100 * 1024 * 1024,
+    maxBackpressure: 1024 * 1024 * 1024,
+    idleTimeout: 0,
+    ...(spec.hook
+      ? {
+          upgrade: (res: UwsResponse, req: UwsRequest, context: unknown) => {
+            res.upgrade(
+              {},
+              req.getHeader('sec-websocket-key'),
+              req.getHeader('sec-websocket-protocol'),
+              req.getHeader('sec-websocket-extensions'),
+              context,
+            );
+          },
+        }
+      : {}),
+    open: (ws: UwsSocket) => {
+      open++;
+      if (spec.scenario === 'fan-out') ws.subscribe('all');
+    },
+    close: () => open--,
+    message: (ws: UwsSocket, message: ArrayBuffer, isBinary: boolean) => {
+      ws.send(message, isBinary);
+    },
+  });
+  return new Promise((resolve, reject) =>
+    app.listen('127.0.0.1', 0, (token: unknown) => {
+      if (!token) reject(new Error('uWebSockets.js could not listen'));
+      else
+        resolve({
+          port: us_socket_local_port(token),
+          publish: () => app.publish('all', publishPayload, false),
+          connections: () => open,
+        });
+    }),
+  );
+}
+
+interface UwsResponse {
+  upgrade(data: object, key: string, protocol: string, extensions: string, context: unknown): void;
+}
+interface UwsRequest {
+  getHeader(name: string): string;
+}
+interface UwsSocket {
+  send(message: ArrayBuffer | string, isBinary?: boolean): number;
+  subscribe(topic: string): boolean;
+}
+
+function nativeAddons(): { bufferutil: boolean; utf8Validate: boolean } {
+  const can = (name: string, disabled: string | undefined): boolean => {
+    if (disabled) return false;
+    try {
+      require.resolve(name);
+      createRequire(__filename)(name);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return {
+    bufferutil: can('bufferutil', process.env.WS_NO_BUFFER_UTIL),
+    utf8Validate: can('utf-8-validate', process.env.WS_NO_UTF_8_VALIDATE),
+  };
+}
+
+const starters: Record<ServerSpec['target'], () => Promise<Running>> = {
+  rxws: startRxws,
+  ws: startWs,
+  net: startNet,
+  uws: startUws,
+};
+
+let mark = { cpu: process.cpuUsage(), at: now() };
+
+function cpuSinceMark(): CpuReport {
+  const used = process.cpuUsage(mark.cpu);
+  const wallMs = now() - mark.at;
+  return { cpuPercent: ((used.user + used.system) / 1000 / wallMs) * 100, wallMs };
+}
+
+starters[spec.target]().then(
+  (running) => {
+    process.on('message', (m: ToServer) => {
+      switch (m.type) {
+        case 'mark':
+          mark = { cpu: process.cpuUsage(), at: now() };
+          break;
+        case 'report':
+          send({ type: 'report', cpu: cpuSinceMark() });
+          break;
+        case 'memory': {
+          const gc = (globalThis as { gc?: () => void }).gc;
+          gc?.();
+          gc?.();
+          const mem = process.memoryUsage();
+          send({
+            type: 'memory',
+            memory: {
+              rss: mem.rss,
+              heapUsed: mem.heapUsed,
+              external: mem.external,
+              connections: running.connections(),
+            },
+          });
+          break;
+        }
+        case 'publish': {
+          const at = now();
+          running.publish();
+          send({ type: 'published', at });
+          break;
+        }
+        case 'stop':
+          process.exit(0);
+      }
+    });
+    send({ type: 'ready', port: running.port, native: nativeAddons() });
+  },
+  (err: Error) => {
+    send({ type: 'error', message: err.message });
+    process.exit(0);
+  },
+);

@@ -1,0 +1,68 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Smoke-runs `npm run bench -- --quick` so the benchmarks cannot rot: every scenario must run
+ * against rxws and ws and report its figures. It checks that they report, never a speed.
+ */
+describe('npm run bench -- --quick', () => {
+  const out = mkdtempSync(join(tmpdir(), 'rxws-bench-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('runs every scenario side by side and writes its report', async () => {
+    const root = join(__dirname, '..');
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        [join(root, 'node_modules/tsx/dist/cli.mjs'), 'bench/run.ts', '--quick', '--out', out],
+        {
+          cwd: root,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let text = '';
+      child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (text += c.toString()));
+      child.on('error', reject);
+      child.on('close', (code) =>
+        code === 0 ? resolve(text) : reject(new Error(`bench exited ${code}:\n${text}`)),
+      );
+    });
+    expect(output).toContain('bufferutil:');
+
+    const expected: Record<string, string[]> = {
+      'echo-small': ['pipelined', 'ping-pong'],
+      'echo-large': ['64KiB', '1MiB'],
+      'fan-out': ['50'],
+      connect: ['no hook', 'open-request hook'],
+      'idle-memory': ['100'],
+    };
+    for (const [scenario, cases] of Object.entries(expected)) {
+      const report = JSON.parse(readFileSync(join(out, `${scenario}.json`), 'utf8'));
+      expect(report).toMatchObject({ scenario, quick: true, node: process.version });
+      expect(typeof report.commit).toBe('string');
+      expect(report.native).toEqual({
+        bufferutil: expect.any(Boolean),
+        utf8Validate: expect.any(Boolean),
+      });
+      expect(report.cases.map((c: { case: { name: string } }) => c.case.name)).toEqual(cases);
+      for (const c of report.cases) {
+        for (const target of ['rxws', 'ws']) {
+          const row = c.summary[target];
+          expect({ scenario, case: c.case.name, target, failures: row?.failures }).toEqual({
+            scenario,
+            case: c.case.name,
+            target,
+            failures: 0,
+          });
+          expect(row.runs).toBe(1);
+          expect(Number.isFinite(row.median)).toBe(true);
+          expect(row.median).toBeGreaterThan(0);
+        }
+        expect(Number.isFinite(c.summary.ws.rxwsRatio)).toBe(true);
+      }
+    }
+  }, 180_000);
+});
