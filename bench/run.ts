@@ -7,6 +7,7 @@
  *   npm run bench -- echo-small connect some of them
  *   npm run bench -- --quick            seconds-long smoke version (npm test runs it)
  *   npm run bench -- --runs 7 --targets rxws,ws --no-native --out /tmp/results
+ *   npm run bench -- echo-small --case ping-pong --targets rxws --prof /tmp/prof   (CPU profiles)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -144,8 +145,16 @@ const native = !flag('--no-native');
 const runs = Number(option('--runs') ?? (quick ? 1 : 5));
 const outDir = option('--out') ?? join(__dirname, 'results');
 const onlyTargets = option('--targets')?.split(',') as Target[] | undefined;
+const profileDir = option('--prof');
+const onlyCase = option('--case');
 const all = scenarios(quick);
-const optionValues = new Set([option('--runs'), option('--out'), option('--targets')]);
+const optionValues = new Set([
+  option('--runs'),
+  option('--out'),
+  option('--targets'),
+  profileDir,
+  onlyCase,
+]);
 const chosen = args.filter((a) => !a.startsWith('--') && !optionValues.has(a)) as ScenarioName[];
 for (const name of chosen) {
   if (!(name in all)) {
@@ -204,8 +213,16 @@ async function runOnce(
   round: number,
 ): Promise<RunResult> {
   const serverSpec: ServerSpec = { target, scenario, payload: c.payload, hook: c.hook };
+  const profile = profileDir
+    ? [
+        '--cpu-prof',
+        '--cpu-prof-dir',
+        join(profileDir, `${scenario}-${c.name}-${target}-${round}`.replace(/ /g, '_')),
+      ]
+    : [];
   const server = startProcess('server-process.ts', [JSON.stringify(serverSpec)], 0, [
     '--expose-gc',
+    ...profile,
   ]);
   let client: ChildProcess | undefined;
   const timer = setTimeout(() => {
@@ -298,6 +315,11 @@ async function runOnce(
     return { target, round, ok: false, error: (err as Error).message, figures: {} };
   } finally {
     clearTimeout(timer);
+    if (profileDir && server.connected) {
+      // A profile is written only on a clean exit.
+      server.send({ type: 'stop' });
+      await new Promise((r) => setTimeout(r, 2000));
+    }
     server.kill('SIGKILL');
     client?.kill('SIGKILL');
   }
@@ -387,6 +409,13 @@ function summarize(
 
 async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
+  // The server processes load rxws from dist/, as users do: build it from the current sources.
+  const build = spawnSync(
+    process.execPath,
+    [require.resolve('typescript/bin/tsc'), '-p', join(__dirname, '..', 'tsconfig.build.json')],
+    { stdio: 'inherit' },
+  );
+  if (build.status !== 0) throw new Error('npm run build failed');
   console.log(
     `rxws benchmarks${quick ? ' (quick)' : ''}: ${runs} run(s) per side, alternating; node ${process.version}; ` +
       `${hasTaskset ? 'server on core 0, client on core 1' : 'taskset not available: processes not pinned'}`,
@@ -415,7 +444,7 @@ async function main(): Promise<void> {
       uws: uws.ok ? uws.version : `skipped: ${uws.reason}`,
       cases: [] as unknown[],
     };
-    for (const c of scenario.cases) {
+    for (const c of scenario.cases.filter((x) => !onlyCase || x.name === onlyCase)) {
       console.log(`\n${name} / ${c.name}: ${scenario.description}`);
       const results: RunResult[] = [];
       // One unrecorded warm-up round, then measured rounds; each round runs every target (A B A B ...).

@@ -5,7 +5,6 @@
 import { createRequire } from 'node:module';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { createServer } from '../src';
 import { OP_BINARY, OP_TEXT, serverFrame } from './lib/frames';
 import {
   now,
@@ -15,6 +14,10 @@ import {
   type ToServer,
 } from './lib/protocol';
 import { loadUws } from './lib/uws';
+
+// rxws as users run it: the tsc build in dist/ (run.ts builds it first). Running src/ through
+// tsx would measure esbuild's keepNames helpers too (a dictionary-mode closure per arrow).
+const { createServer } = createRequire(__filename)('../dist') as typeof import('../src');
 
 const spec = JSON.parse(process.argv[2]) as ServerSpec;
 const send = (m: FromServer): void => void process.send?.(m);

@@ -35,10 +35,11 @@ import { Handshake } from './handshake/upgrade';
 import { buildHttpResponse, writeHttpResponseAndClose } from './handshake/http-response';
 import type { OpenRequest } from './handshake/open-request';
 import { Logger, type LogEntry } from './logs';
+import { HotStream } from './util/hot-stream';
 import { resolveOptions, show, type ResolvedOptions, type ServerOptions } from './options';
 import { displayAddress } from './transport/address';
 import { admission } from './transport/admission';
-import type { ConnectionRequest } from './transport/connection-request';
+import { SocketRequest, type RequestOutcome } from './transport/socket-request';
 
 /** Where the server listens, as `listen()` resolves it. */
 export interface ListenAddress {
@@ -58,11 +59,6 @@ export interface ShutdownOptions {
 /** A socket between TCP accept and WebSocket open. */
 interface Pending {
   timer: NodeJS.Timeout;
-}
-
-/** A connection request in the pipeline, with what to do when it is accepted. */
-interface Request extends ConnectionRequest {
-  proceed(): void;
 }
 
 /**
@@ -87,11 +83,11 @@ export class RxwsServer {
 
   private readonly logger: Logger;
   private readonly connectionsSubject = new Subject<Connection>();
-  private readonly messagesSubject = new Subject<Message>();
+  private readonly messagesStream = new HotStream<Message>();
   private readonly disconnectionsSubject = new Subject<Disconnection>();
   private readonly errorsSubject = new Subject<RxwsError>();
   private readonly listeningSubject = new BehaviorSubject<boolean>(false);
-  private readonly requests = new Subject<Request>();
+  private readonly requests = new Subject<SocketRequest>();
   private readonly open = new Map<string, Connection>();
   private readonly sockets = new Set<Socket>();
   private readonly pending = new Map<Socket, Pending>();
@@ -110,7 +106,7 @@ export class RxwsServer {
     this.options = options;
     this.logger = new Logger(options.logLevel);
     this.connections$ = this.connectionsSubject.asObservable();
-    this.messages$ = this.messagesSubject.asObservable();
+    this.messages$ = this.messagesStream.observable;
     this.disconnections$ = this.disconnectionsSubject.asObservable();
     this.errors$ = this.errorsSubject.asObservable();
     this.logs$ = this.logger.logs$;
@@ -124,7 +120,7 @@ export class RxwsServer {
       disconnectStatusDescription: options.disconnectStatusDescription,
       outBufferSize: options.outBufferSize,
       defaultTimeout: options.defaultTimeout,
-      onMessage: (message) => this.messagesSubject.next(message),
+      onMessage: (message) => this.messagesStream.next(message),
       onError: (error) => this.errorsSubject.next(error),
       onClose: (connection, info) => this.onConnectionClosed(connection, info),
     };
@@ -142,7 +138,7 @@ export class RxwsServer {
 
     this.requests
       .pipe(
-        admission<Request>({
+        admission<SocketRequest>({
           allowedClients: options.allowedClients,
           maxConnections: options.maxConnections,
           current: () => this.sockets.size,
@@ -326,7 +322,7 @@ export class RxwsServer {
     );
     this.requests.complete();
     this.connectionsSubject.complete();
-    this.messagesSubject.complete();
+    this.messagesStream.complete();
     this.disconnectionsSubject.complete();
     this.errorsSubject.complete();
     this.listeningSubject.complete();
@@ -413,7 +409,7 @@ export class RxwsServer {
   };
 
   /** The connection-request stage: tracks the socket and sends it through the pipeline. */
-  private admit(socket: Socket, proceed: () => void): void {
+  private admit(socket: Socket, continueWith: () => void): void {
     const o = this.options;
     socket.on('error', this.onSocketError);
     if (this.closing) {
@@ -421,63 +417,56 @@ export class RxwsServer {
       return;
     }
     this.sockets.add(socket);
-    const timer = setTimeout(() => this.handshakeTimedOut(socket), o.handshakeTimeout);
-    this.pending.set(socket, { timer });
-    socket.once('close', () => {
-      this.sockets.delete(socket);
-      const pending = this.pending.get(socket);
-      if (pending) {
-        clearTimeout(pending.timer);
-        this.pending.delete(socket);
-      }
+    this.pending.set(socket, {
+      timer: setTimeout(this.handshakeTimedOut, o.handshakeTimeout, socket),
     });
+    socket.on('close', this.untrack);
     socket.setNoDelay(o.tcpNoDelay);
     if (o.keepAlive) socket.setKeepAlive(true, o.keepAlive.time);
+    this.requests.next(new SocketRequest(socket, this.outcome, continueWith));
+  }
 
-    const remoteAddress = displayAddress(socket.remoteAddress ?? '');
-    const remotePort = socket.remotePort ?? 0;
-    let refused = false;
-    const request: Request = {
-      remoteAddress,
-      remotePort,
-      localAddress: displayAddress(socket.localAddress ?? ''),
-      localPort: socket.localPort ?? 0,
-      get refused() {
-        return refused;
-      },
-      refuse: (reason: ConnectionRefusedError) => {
-        if (refused) return;
-        refused = true;
-        this.logger.log({
-          level: 1,
-          type: 'refused',
-          stage: 'connection',
-          code: reason.code,
-          reason: reason.message,
-          message: `refused ${remoteAddress}:${remotePort}: ${reason.message}`,
-          remoteAddress,
-          remotePort,
-        });
-        socket.destroy();
-      },
-      proceed: () => {
-        if (refused || socket.destroyed) return;
-        if (this.closing) {
-          request.refuse(new ConnectionRefusedError('ERR_SHUTTING_DOWN', 'server shutting down'));
-          return;
-        }
+  private readonly outcome: RequestOutcome = {
+    refused: (request, reason) => {
+      this.logger.log({
+        level: 1,
+        type: 'refused',
+        stage: 'connection',
+        code: reason.code,
+        reason: reason.message,
+        message: `refused ${request.remoteAddress}:${request.remotePort}: ${reason.message}`,
+        remoteAddress: request.remoteAddress,
+        remotePort: request.remotePort,
+      });
+    },
+    accepted: (request) => {
+      if (this.closing) {
+        request.refuse(new ConnectionRefusedError('ERR_SHUTTING_DOWN', 'server shutting down'));
+        return;
+      }
+      if (this.logger.enabled(1)) {
         this.logger.log({
           level: 1,
           type: 'accepted',
-          message: `accepted TCP connection from ${remoteAddress}:${remotePort}`,
-          remoteAddress,
-          remotePort,
+          message: `accepted TCP connection from ${request.remoteAddress}:${request.remotePort}`,
+          remoteAddress: request.remoteAddress,
+          remotePort: request.remotePort,
         });
-        proceed();
-      },
-    };
-    this.requests.next(request);
-  }
+      }
+      request.continueWith();
+    },
+  };
+
+  /** One listener for every tracked socket's 'close' (`this` is the socket): no closure each. */
+  private readonly untrack = ((server: RxwsServer) =>
+    function untrack(this: Socket): void {
+      server.sockets.delete(this);
+      const pending = server.pending.get(this);
+      if (pending) {
+        clearTimeout(pending.timer);
+        server.pending.delete(this);
+      }
+    })(this);
 
   private onOpen(ws: WebSocket, socket: Socket, request: OpenRequest): void {
     const pending = this.pending.get(socket);
@@ -528,7 +517,7 @@ export class RxwsServer {
     this.open.delete(connection.id);
   }
 
-  private handshakeTimedOut(socket: Socket): void {
+  private readonly handshakeTimedOut = (socket: Socket): void => {
     this.pending.delete(socket);
     const remoteAddress = displayAddress(socket.remoteAddress ?? '');
     this.logger.log({
@@ -542,7 +531,7 @@ export class RxwsServer {
       remotePort: socket.remotePort,
     });
     socket.destroy();
-  }
+  };
 
   private pathMatches(req: IncomingMessage): boolean {
     const path = this.options.path;

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { AsyncSubject, Subject, type Observable, type Observer } from 'rxjs';
+import { Observable, type Observer } from 'rxjs';
 import type { WebSocket } from 'ws';
 import {
   ConnectionError,
@@ -13,6 +13,7 @@ import type { OpenRequest } from '../handshake/open-request';
 import type { Logger } from '../logs';
 import { show } from '../options';
 import { CloseCode, MAX_CLOSE_REASON_BYTES, isValidCloseCode, utf8Length } from './close-codes';
+import { HotStream } from '../util/hot-stream';
 import { Outbound, type QueuedSend, type WriteCallback } from './outbound';
 
 /** The states of an open connection's life. A connection is created when it is already open. */
@@ -138,35 +139,22 @@ export class Connection {
   /** The negotiated subprotocol, or `''`. */
   readonly protocol: string;
 
-  /** This connection's messages (hot); completes when the connection closes. */
-  readonly messages$: Observable<Message>;
-  /** Emits how the connection closed, once, then completes; late subscribers get it too. */
-  readonly closed$: Observable<CloseInfo>;
-  /** Payloads of the pongs received (hot); completes on close. */
-  readonly pongs$: Observable<Buffer>;
-  /** This connection's failures (hot), each also on `server.errors$`; completes on close. */
-  readonly errors$: Observable<RxwsError>;
-
-  /**
-   * A Subject-like sink: `next(string)` sends text, `next(bytes)` binary, `next({ data, format })`
-   * either; `complete()` closes with 1000; `error(err)` closes with `err.closeCode` or 1011.
-   * Values after close are reported on `errors$` and `logs$` with `ERR_NOT_OPEN`.
-   */
-  readonly sink: Observer<OutboundData>;
-
   private _state: ConnectionState = 'OPEN';
   private _timeout: number;
-  private readonly messagesSubject = new Subject<Message>();
-  private readonly closedSubject = new AsyncSubject<CloseInfo>();
-  private readonly pongsSubject = new Subject<Buffer>();
-  private readonly errorsSubject = new Subject<RxwsError>();
+  // Streams are made on first use: an idle connection should cost little memory.
+  private readonly messages = new HotStream<Message>();
+  private pongs: HotStream<Buffer> | undefined;
+  private errors: HotStream<RxwsError> | undefined;
+  private closedWaiters: HotStream<CloseInfo> | undefined;
+  private closed$_: Observable<CloseInfo> | undefined;
+  private closedPromise: Promise<CloseInfo> | undefined;
+  private _sink: ConnectionSink | undefined;
   private readonly outbound: Outbound;
   private readonly pending = new Set<{ queued: QueuedSend; reject: (err: Error) => void }>();
   private watchdog: NodeJS.Timeout | undefined;
   private closeSent: { code: number; reason: string } | undefined;
   private failure: RxwsError | undefined;
   private closedInfo: CloseInfo | undefined;
-  private readonly closedPromise: Promise<CloseInfo>;
 
   constructor(
     id: string,
@@ -185,30 +173,49 @@ export class Connection {
     this.protocol = ws.protocol;
     this._timeout = ctx.defaultTimeout;
 
-    this.messages$ = this.messagesSubject.asObservable();
-    this.closed$ = this.closedSubject.asObservable();
-    this.pongs$ = this.pongsSubject.asObservable();
-    this.errors$ = this.errorsSubject.asObservable();
-    this.closedPromise = new Promise((resolve) => this.closedSubject.subscribe(resolve));
-
     this.outbound = new Outbound(ws, socket, ctx.outBufferSize);
-    this.outbound.onProgress = this.onProgress;
 
-    ws.on('message', this.onMessage);
-    ws.on('pong', this.onPong);
-    ws.on('error', this.onError);
-    ws.on('close', this.onClose);
+    (ws as OwnedWebSocket)[kConnection] = this;
+    ws.on('message', onWsMessage);
+    ws.on('pong', onWsPong);
+    ws.on('error', onWsError);
+    ws.on('close', onWsClose);
+  }
 
-    this.sink = {
-      next: (value) => this.sinkNext(value),
-      error: (err: unknown) => {
-        const code = (err as { closeCode?: unknown } | null)?.closeCode;
-        const closeCode =
-          typeof code === 'number' && isValidCloseCode(code) ? code : CloseCode.INTERNAL_ERROR;
-        this.startClose(closeCode, '', this.ctx.waitForCloseResponse);
-      },
-      complete: () => this.startClose(CloseCode.NORMAL, '', this.ctx.waitForCloseResponse),
-    };
+  /**
+   * A Subject-like sink: `next(string)` sends text, `next(bytes)` binary, `next({ data, format })`
+   * either; `complete()` closes with 1000; `error(err)` closes with `err.closeCode` or 1011.
+   * Values after close are reported on `errors$` and `logs$` with `ERR_NOT_OPEN`.
+   */
+  get sink(): Observer<OutboundData> {
+    return (this._sink ??= new ConnectionSink(this));
+  }
+
+  /** This connection's messages (hot); completes when the connection closes. */
+  get messages$(): Observable<Message> {
+    return this.messages.observable;
+  }
+
+  /** Payloads of the pongs received (hot); completes on close. */
+  get pongs$(): Observable<Buffer> {
+    return (this.pongs ??= this.closedInfo ? completedStream() : new HotStream()).observable;
+  }
+
+  /** This connection's failures (hot), each also on `server.errors$`; completes on close. */
+  get errors$(): Observable<RxwsError> {
+    return (this.errors ??= this.closedInfo ? completedStream() : new HotStream()).observable;
+  }
+
+  /** Emits how the connection closed, once, then completes; late subscribers get it too. */
+  get closed$(): Observable<CloseInfo> {
+    return (this.closed$_ ??= new Observable<CloseInfo>((subscriber) => {
+      if (this.closedInfo) {
+        subscriber.next(this.closedInfo);
+        subscriber.complete();
+        return undefined;
+      }
+      return (this.closedWaiters ??= new HotStream()).observable.subscribe(subscriber);
+    }));
   }
 
   /** `OPEN`, `CLOSING` (a close frame has been sent or received) or `CLOSED`. */
@@ -329,13 +336,17 @@ export class Connection {
       );
     }
     this.startClose(closeCode, closeReason, this.ctx.waitForCloseResponse);
-    return this.closedPromise;
+    return this.whenClosed();
   }
 
   /** Destroys the socket at once, without a close frame. Resolves when it is closed. */
   terminate(): Promise<CloseInfo> {
     if (this._state !== 'CLOSED') this.ws.terminate();
-    return this.closedPromise;
+    return this.whenClosed();
+  }
+
+  private whenClosed(): Promise<CloseInfo> {
+    return (this.closedPromise ??= new Promise((resolve) => this.closed$.subscribe(resolve)));
   }
 
   /** Stops reading from the socket (IPWorks' AcceptData = false); TCP pushes back on the client. */
@@ -348,7 +359,13 @@ export class Connection {
     this.ws.resume();
   }
 
-  private sinkNext(value: OutboundData): void {
+  /** @internal what `sink.error()` and `sink.complete()` do. */
+  closeFromSink(code: number): void {
+    this.startClose(code, '', this.ctx.waitForCloseResponse);
+  }
+
+  /** @internal what `sink.next()` does. */
+  sinkNext(value: OutboundData): void {
     let payload: Buffer | string;
     let binary: boolean;
     try {
@@ -415,13 +432,15 @@ export class Connection {
   }
 
   private report(err: RxwsError): void {
-    this.errorsSubject.next(err);
+    this.errors?.next(err);
     this.ctx.onError(err);
   }
 
   private startWatchdog(): void {
+    // Any write the socket completes is progress: it restarts the wait.
+    this.outbound.onProgress ??= () => this.watchdog?.refresh();
     if (this.watchdog) return;
-    this.watchdog = setTimeout(this.onTimeout, this._timeout * 1000);
+    this.watchdog = setTimeout(() => this.timedOut(), this._timeout * 1000);
   }
 
   private stopWatchdog(): void {
@@ -429,11 +448,7 @@ export class Connection {
     this.watchdog = undefined;
   }
 
-  private readonly onProgress = (): void => {
-    this.watchdog?.refresh();
-  };
-
-  private readonly onTimeout = (): void => {
+  private timedOut(): void {
     this.watchdog = undefined;
     const timedOut = [...this.pending];
     this.pending.clear();
@@ -450,21 +465,24 @@ export class Connection {
         ),
       );
     }
-  };
+  }
 
-  private readonly onMessage = (data: Buffer, isBinary: boolean): void => {
+  /** @internal */
+  handleMessage(data: Buffer, isBinary: boolean): void {
     const message: Message = isBinary
       ? { connection: this, data, format: 'binary', eom: true }
       : { connection: this, data: data.toString(), format: 'text', eom: true };
-    this.messagesSubject.next(message);
+    this.messages.next(message);
     this.ctx.onMessage(message);
-  };
+  }
 
-  private readonly onPong = (data: Buffer): void => {
-    this.pongsSubject.next(data);
-  };
+  /** @internal */
+  handlePong(data: Buffer): void {
+    this.pongs?.next(data);
+  }
 
-  private readonly onError = (err: Error): void => {
+  /** @internal */
+  handleError(err: Error): void {
     // ws emits 'error' once per WebSocket and closes the connection itself with the mapped code.
     const error = toConnectionError(err, this.id);
     this.failure = error;
@@ -477,9 +495,10 @@ export class Connection {
       code: error.code,
     });
     this.report(error);
-  };
+  }
 
-  private readonly onClose = (code: number, reasonBuffer: Buffer): void => {
+  /** @internal */
+  handleClose(code: number, reasonBuffer: Buffer): void {
     this._state = 'CLOSED';
     this.stopWatchdog();
     const received = code !== CloseCode.ABNORMAL;
@@ -511,12 +530,56 @@ export class Connection {
     }
 
     this.ctx.onClose(this, info);
-    this.closedSubject.next(info);
-    this.closedSubject.complete();
-    this.messagesSubject.complete();
-    this.pongsSubject.complete();
-    this.errorsSubject.complete();
-  };
+    this.closedWaiters?.next(info);
+    this.closedWaiters?.complete();
+    this.messages.complete();
+    this.pongs?.complete();
+    this.errors?.complete();
+  }
+}
+
+/** The connection's Observer side; a class, so an idle connection pays for no closures. */
+class ConnectionSink implements Observer<OutboundData> {
+  constructor(private readonly connection: Connection) {}
+
+  next(value: OutboundData): void {
+    this.connection.sinkNext(value);
+  }
+
+  error(err: unknown): void {
+    const code = (err as { closeCode?: unknown } | null)?.closeCode;
+    this.connection.closeFromSink(
+      typeof code === 'number' && isValidCloseCode(code) ? code : CloseCode.INTERNAL_ERROR,
+    );
+  }
+
+  complete(): void {
+    this.connection.closeFromSink(CloseCode.NORMAL);
+  }
+}
+
+const kConnection = Symbol('rxws.connection');
+type OwnedWebSocket = WebSocket & { [kConnection]?: Connection };
+
+// Listeners shared by every WebSocket (the connection is found through it): no closures per
+// connection.
+function onWsMessage(this: OwnedWebSocket, data: Buffer, isBinary: boolean): void {
+  this[kConnection]!.handleMessage(data, isBinary);
+}
+function onWsPong(this: OwnedWebSocket, data: Buffer): void {
+  this[kConnection]!.handlePong(data);
+}
+function onWsError(this: OwnedWebSocket, err: Error): void {
+  this[kConnection]!.handleError(err);
+}
+function onWsClose(this: OwnedWebSocket, code: number, reason: Buffer): void {
+  this[kConnection]!.handleClose(code, reason);
+}
+
+function completedStream<T>(): HotStream<T> {
+  const stream = new HotStream<T>();
+  stream.complete();
+  return stream;
 }
 
 /** Turns what a user sends into ws's arguments. @throws {InvalidArgumentError} */

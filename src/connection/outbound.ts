@@ -15,6 +15,7 @@ interface Held {
 const BINARY = Object.freeze({ binary: true });
 const TEXT = Object.freeze({ binary: false });
 const EMPTY = Buffer.alloc(0);
+const kOutbound = Symbol('rxws.outbound');
 
 /** A handle on a queued send, to withdraw it before it reaches the socket. */
 export interface QueuedSend {
@@ -24,30 +25,69 @@ export interface QueuedSend {
 
 const SENT: QueuedSend = Object.freeze({ withdraw: () => false });
 
+type OwnedSocket = Socket & { [kOutbound]?: Outbound };
+
+// Listeners shared by every socket (found through the socket), so a connection costs no
+// closures for them.
+function beforeRead(this: OwnedSocket): void {
+  const out = this[kOutbound];
+  if (out && !out.corked) {
+    out.corked = true;
+    out.inRead = true;
+    this.cork();
+  }
+}
+
+function afterRead(this: OwnedSocket): void {
+  const out = this[kOutbound];
+  if (out?.inRead) {
+    out.inRead = false;
+    out.corked = false;
+    this.uncork();
+  }
+}
+
+function onDrain(this: OwnedSocket): void {
+  this[kOutbound]?.flush();
+}
+
+function uncorkTick(out: Outbound): void {
+  out.corked = false;
+  out.socket.uncork();
+}
+
 /**
  * The connection's outbound path: hands frames to `ws`'s sender while the socket's write buffer
  * holds less than `highWaterMark` bytes, queues them in order otherwise, and coalesces writes.
  *
- * Coalescing: `ws` writes every frame with its own `socket.write()`, one syscall each. The first
- * send in a turn of the event loop corks the socket and `setImmediate` uncorks it, so every frame
- * produced while handling this turn's reads (synchronously or in promise callbacks) leaves in one
- * `writev`. See https://nodejs.org/api/stream.html#writablecork.
+ * Coalescing: `ws` writes every frame with its own `socket.write()`, one syscall each. rxws corks
+ * the socket while `ws` handles each chunk read from it (a listener before `ws`'s `'data'`
+ * listener corks, one after it uncorks), so every reply made synchronously to the messages of
+ * one read leaves in one `writev`. A send made outside a read (a timer, a promise callback)
+ * corks the socket and a `process.nextTick` uncorks it, which batches everything sent in the
+ * same tick and microtask drain. See https://nodejs.org/api/stream.html#writablecork.
  */
 export class Outbound {
   private readonly held: Held[] = [];
   private heldHead = 0;
-  private corked = false;
+  /** @internal the socket is corked by this outbound (a read, or a send outside one). */
+  corked = false;
+  /** @internal the cork belongs to the read being handled. */
+  inRead = false;
   private waitingForDrain = false;
-  private emptyWaiters: Array<() => void> = [];
+  private emptyWaiters: Array<() => void> | undefined;
   /** Called after each drain that let held sends move: progress for send timeouts. */
   onProgress: (() => void) | undefined;
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly socket: Socket,
+    /** @internal */ readonly socket: Socket,
     private readonly highWaterMark: number,
   ) {
-    socket.on('drain', this.flush);
+    (socket as OwnedSocket)[kOutbound] = this;
+    socket.prependListener('data', beforeRead);
+    socket.on('data', afterRead);
+    socket.on('drain', onDrain);
   }
 
   /** Number of sends waiting in the queue. */
@@ -96,40 +136,11 @@ export class Outbound {
   /** Resolves once the queue is empty (at once when it is), or once `failQueued()` empties it. */
   whenQueueEmpty(): Promise<void> {
     if (this.queued === 0) return Promise.resolve();
-    return new Promise((resolve) => this.emptyWaiters.push(resolve));
+    return new Promise((resolve) => (this.emptyWaiters ??= []).push(resolve));
   }
 
-  private handOff(data: Buffer | string, binary: boolean, cb: WriteCallback | undefined): void {
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      setImmediate(this.uncork);
-    }
-    this.ws.send(data, binary ? BINARY : TEXT, cb);
-  }
-
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
-  };
-
-  private waitForDrain(): void {
-    if (this.waitingForDrain) return;
-    this.waitingForDrain = true;
-    // 'drain' only comes after a write() that returned false; below the socket's own
-    // high-water mark it does not, so ask for a callback once what is buffered is written.
-    if (!this.socket.writableNeedDrain && this.socket.writable)
-      this.socket.write(EMPTY, this.flush);
-  }
-
-  private notifyEmpty(): void {
-    if (this.emptyWaiters.length === 0) return;
-    const waiters = this.emptyWaiters;
-    this.emptyWaiters = [];
-    for (const resolve of waiters) resolve();
-  }
-
-  private readonly flush = (): void => {
+  /** @internal Moves queued sends to the socket while it is below the high-water mark. */
+  flush(): void {
     this.waitingForDrain = false;
     const held = this.held;
     while (this.heldHead < held.length && this.socket.writableLength < this.highWaterMark) {
@@ -145,5 +156,31 @@ export class Outbound {
       this.waitForDrain();
     }
     this.onProgress?.();
-  };
+  }
+
+  private handOff(data: Buffer | string, binary: boolean, cb: WriteCallback | undefined): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(uncorkTick, this);
+    }
+    this.ws.send(data, binary ? BINARY : TEXT, cb);
+  }
+
+  private waitForDrain(): void {
+    if (this.waitingForDrain) return;
+    this.waitingForDrain = true;
+    // 'drain' only comes after a write() that returned false; below the socket's own
+    // high-water mark it does not, so ask for a callback once what is buffered is written.
+    if (!this.socket.writableNeedDrain && this.socket.writable) {
+      this.socket.write(EMPTY, () => this.flush());
+    }
+  }
+
+  private notifyEmpty(): void {
+    const waiters = this.emptyWaiters;
+    if (!waiters) return;
+    this.emptyWaiters = undefined;
+    for (const resolve of waiters) resolve();
+  }
 }
