@@ -492,26 +492,30 @@ export class RxwsServer {
       this.context,
     );
     this.open.set(id, connection);
-    this.logger.log({
-      level: 1,
-      type: 'open',
-      message: `connection ${id} open from ${remoteAddress}:${remotePort} to ${request.url}${connection.protocol ? ` (${connection.protocol})` : ''}`,
-      connectionId: id,
-      remoteAddress,
-      remotePort,
-    });
+    if (this.logger.enabled(1)) {
+      this.logger.log({
+        level: 1,
+        type: 'open',
+        message: `connection ${id} open from ${remoteAddress}:${remotePort} to ${request.url}${connection.protocol ? ` (${connection.protocol})` : ''}`,
+        connectionId: id,
+        remoteAddress,
+        remotePort,
+      });
+    }
     this.connectionsSubject.next(connection);
   }
 
   private onConnectionClosed(connection: Connection, info: CloseInfo): void {
-    this.logger.log({
-      level: 1,
-      type: 'close',
-      message: `connection ${connection.id} closed with ${info.code}${info.reason ? ` "${info.reason}"` : ''}${info.wasClean ? '' : ' (not clean)'}`,
-      connectionId: connection.id,
-      code: info.code,
-      reason: info.reason,
-    });
+    if (this.logger.enabled(1)) {
+      this.logger.log({
+        level: 1,
+        type: 'close',
+        message: `connection ${connection.id} closed with ${info.code}${info.reason ? ` "${info.reason}"` : ''}${info.wasClean ? '' : ' (not clean)'}`,
+        connectionId: connection.id,
+        code: info.code,
+        reason: info.reason,
+      });
+    }
     // Emitted while the connection is still in `connections`, so subscribers can look it up.
     this.disconnectionsSubject.next({ connection, ...info });
     this.open.delete(connection.id);

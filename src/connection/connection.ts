@@ -177,7 +177,6 @@ export class Connection {
 
     (ws as OwnedWebSocket)[kConnection] = this;
     ws.on('message', onWsMessage);
-    ws.on('pong', onWsPong);
     ws.on('error', onWsError);
     ws.on('close', onWsClose);
   }
@@ -198,7 +197,12 @@ export class Connection {
 
   /** Payloads of the pongs received (hot); completes on close. */
   get pongs$(): Observable<Buffer> {
-    return (this.pongs ??= this.closedInfo ? completedStream() : new HotStream()).observable;
+    if (!this.pongs) {
+      // Listened for only once asked for: an idle connection keeps one listener less.
+      if (!this.closedInfo) this.ws.on('pong', onWsPong);
+      this.pongs = this.closedInfo ? completedStream() : new HotStream();
+    }
+    return this.pongs.observable;
   }
 
   /** This connection's failures (hot), each also on `server.errors$`; completes on close. */
