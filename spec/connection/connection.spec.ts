@@ -276,6 +276,16 @@ describe('Connection', () => {
       });
     });
 
+    it('never sends data after the close frame once the client has closed', async () => {
+      const { raw, conn } = await rawConnected();
+      raw.write(frame(Op.CLOSE, closePayload(1000)));
+      expect((await raw.nextFrame())?.opcode).toBe(Op.CLOSE);
+      expect(conn.connected).toBe(false);
+      await expect(conn.send('late')).rejects.toMatchObject({ code: 'ERR_NOT_OPEN' });
+      await firstValueFrom(conn.closed$);
+      expect(await raw.nextFrame()).toBeNull();
+    });
+
     it('reports 1005 for a close frame without a code', async () => {
       const { raw, conn } = await rawConnected();
       raw.write(frame(Op.CLOSE));

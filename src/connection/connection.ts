@@ -224,12 +224,14 @@ export class Connection {
 
   /** `OPEN`, `CLOSING` (a close frame has been sent or received) or `CLOSED`. */
   get state(): ConnectionState {
+    // ws moves to CLOSING by itself when the client's close frame arrives.
+    if (this._state === 'OPEN' && this.ws.readyState !== WS_OPEN) return 'CLOSING';
     return this._state;
   }
 
   /** True while the connection is open. */
   get connected(): boolean {
-    return this._state === 'OPEN';
+    return this.state === 'OPEN';
   }
 
   /** True while reading is paused by `pause()`. */
@@ -273,7 +275,7 @@ export class Connection {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this._state !== 'OPEN') return Promise.reject(this.notOpen());
+    if (this.state !== 'OPEN') return Promise.reject(this.notOpen());
     return new Promise<void>((resolve, reject) => {
       if (this._timeout === 0) {
         this.outbound.send(payload, binary, (err) =>
@@ -314,7 +316,7 @@ export class Connection {
     if (payload !== undefined && Buffer.byteLength(payload) > 125) {
       throw new InvalidArgumentError('ping data must be at most 125 bytes');
     }
-    if (this._state !== 'OPEN') throw this.notOpen();
+    if (this.state !== 'OPEN') throw this.notOpen();
     this.ws.ping(payload);
   }
 
@@ -387,7 +389,7 @@ export class Connection {
       );
       return;
     }
-    if (this._state !== 'OPEN') {
+    if (this.state !== 'OPEN') {
       const err = this.notOpen();
       this.ctx.logger.log({
         level: 1,
@@ -420,7 +422,7 @@ export class Connection {
   }
 
   private notOpen(): SendError {
-    return new SendError('ERR_NOT_OPEN', `connection ${this.id} is not open (${this._state})`, {
+    return new SendError('ERR_NOT_OPEN', `connection ${this.id} is not open (${this.state})`, {
       connectionId: this.id,
     });
   }
@@ -563,6 +565,7 @@ class ConnectionSink implements Observer<OutboundData> {
 }
 
 const kConnection = Symbol('rxws.connection');
+const WS_OPEN = 1;
 type OwnedWebSocket = WebSocket & { [kConnection]?: Connection };
 
 // Listeners shared by every WebSocket (the connection is found through it): no closures per

@@ -1,8 +1,9 @@
 import type { Socket } from 'node:net';
-import type { WebSocket } from 'ws';
+import { WebSocket } from 'ws';
+import { Opcode, encodeFrame } from './frame';
 
 /** Called once a frame has been written to the socket, or with the error that stopped it. */
-export type WriteCallback = (err?: Error) => void;
+export type WriteCallback = (err?: Error | null) => void;
 
 /** A send waiting in the queue until the socket's buffer drains. */
 interface Held {
@@ -38,8 +39,10 @@ function uncorkTick(out: Outbound): void {
 }
 
 /**
- * The connection's outbound path: hands frames to `ws`'s sender while the socket's write buffer
- * holds less than `highWaterMark` bytes, queues them in order otherwise, and coalesces writes.
+ * The connection's outbound path: writes data frames while the socket's write buffer holds less
+ * than `highWaterMark` bytes, queues them in order otherwise, and coalesces writes. Without a
+ * negotiated extension, frames are encoded here (`frame.ts`) and written to the socket; with
+ * one (permessage-deflate), `ws`'s sender does it.
  *
  * Coalescing: `ws` writes every frame with its own `socket.write()`, one syscall each. The first
  * send corks the socket and a `process.nextTick` uncorks it, so every frame sent while handling
@@ -56,6 +59,8 @@ export class Outbound {
   corked = false;
   private waitingForDrain = false;
   private emptyWaiters: Array<() => void> | undefined;
+  /** Frames are encoded here and written straight to the socket (no extension to apply). */
+  private readonly direct: boolean;
   /** Called after each drain that let held sends move: progress for send timeouts. */
   onProgress: (() => void) | undefined;
 
@@ -65,6 +70,7 @@ export class Outbound {
     private readonly highWaterMark: number,
   ) {
     (socket as OwnedSocket)[kOutbound] = this;
+    this.direct = ws.extensions === '';
     socket.on('drain', onDrain);
   }
 
@@ -142,7 +148,26 @@ export class Outbound {
       this.socket.cork();
       process.nextTick(uncorkTick, this);
     }
-    this.ws.send(data, binary ? BINARY : TEXT, cb);
+    if (!this.direct) {
+      this.ws.send(data, binary ? BINARY : TEXT, cb);
+      return;
+    }
+    // Same checks as ws.send(): after ws has sent or received a close frame, no data may follow.
+    if (this.ws.readyState !== WebSocket.OPEN) {
+      if (cb)
+        process.nextTick(cb, new Error(`WebSocket is not open: readyState ${this.ws.readyState}`));
+      return;
+    }
+    // One write per frame (ws makes two: header, then payload), and text is encoded straight
+    // into the frame. Everything goes through socket.write(), in order with ws's own control
+    // frames (pongs, close).
+    const frame = encodeFrame(binary ? Opcode.BINARY : Opcode.TEXT, data);
+    if (Array.isArray(frame)) {
+      this.socket.write(frame[0]);
+      this.socket.write(frame[1], cb);
+    } else {
+      this.socket.write(frame, cb);
+    }
   }
 
   private waitForDrain(): void {
