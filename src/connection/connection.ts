@@ -408,17 +408,24 @@ export class Connection {
     if (this._state !== 'OPEN') return;
     this._state = 'CLOSING';
     this.closeSent = { code, reason };
+    if (this.outbound.queued === 0) {
+      this.sendClose(code, reason, wait);
+      return;
+    }
     // Sends made before the close go out before the close frame (RFC 6455 section 5.5.1), but a
     // client that reads nothing must not hold the close forever: closeTimeout bounds the wait.
     const giveUp = setTimeout(() => this.ws.terminate(), this.ctx.closeTimeout);
     this.outbound.whenQueueEmpty().then(() => {
       clearTimeout(giveUp);
-      if (this.closedInfo) return;
-      this.ws.close(code, reason);
-      // Without waiting, the socket ends once the close frame is written: end() queues the FIN
-      // behind it, and destroySoon() destroys the socket when the write side is finished.
-      if (!wait) this.socket.destroySoon();
+      if (!this.closedInfo) this.sendClose(code, reason, wait);
     });
+  }
+
+  private sendClose(code: number, reason: string, wait: boolean): void {
+    this.ws.close(code, reason);
+    // Without waiting, the socket ends once the close frame is written: end() queues the FIN
+    // behind it, and destroySoon() destroys the socket when the write side is finished.
+    if (!wait) this.socket.destroySoon();
   }
 
   private notOpen(): SendError {
@@ -516,22 +523,20 @@ export class Connection {
     };
     this.closedInfo = info;
 
-    const notSent = new SendError(
-      'ERR_NOT_OPEN',
-      `connection ${this.id} closed before the data was sent`,
-      {
-        connectionId: this.id,
-      },
-    );
     this.pending.clear();
-    const lost = this.outbound.failQueued(notSent);
+    const lost = this.outbound.failQueued(
+      () =>
+        new SendError('ERR_NOT_OPEN', `connection ${this.id} closed before the data was sent`, {
+          connectionId: this.id,
+        }),
+    );
     if (lost > 0) {
       this.ctx.logger.log({
         level: 1,
         type: 'send-after-close',
         message: `connection ${this.id} closed with ${lost} queued message(s) not sent`,
         connectionId: this.id,
-        code: notSent.code,
+        code: 'ERR_NOT_OPEN',
       });
     }
 

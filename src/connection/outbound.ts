@@ -33,9 +33,18 @@ function onDrain(this: OwnedSocket): void {
   this[kOutbound]?.flush();
 }
 
-function uncorkTick(out: Outbound): void {
-  out.corked = false;
-  out.socket.uncork();
+// Sockets corked during this tick, uncorked together by one process.nextTick: a broadcast to
+// 10,000 connections schedules one tick, not 10,000.
+let corkedNow: Outbound[] = [];
+
+function uncorkAll(): void {
+  const list = corkedNow;
+  corkedNow = [];
+  for (let i = 0; i < list.length; i++) {
+    const out = list[i];
+    out.corked = false;
+    out.socket.uncork();
+  }
 }
 
 /**
@@ -45,7 +54,7 @@ function uncorkTick(out: Outbound): void {
  * one (permessage-deflate), `ws`'s sender does it.
  *
  * Coalescing: `ws` writes every frame with its own `socket.write()`, one syscall each. The first
- * send corks the socket and a `process.nextTick` uncorks it, so every frame sent while handling
+ * send corks the socket and a `process.nextTick` (one per tick for all sockets) uncorks it, so every frame sent while handling
  * one socket read (`ws` parses and emits all the messages of a read synchronously) and in the
  * promise callbacks that run right after it leaves in one `writev`. `nextTick` rather than
  * `setImmediate`: a reply leaves as soon as its read is handled, not after every other ready
@@ -102,10 +111,12 @@ export class Outbound {
     };
   }
 
-  /** Fails every queued send with `err` and empties the queue. */
-  failQueued(err: Error): number {
+  /** Fails every queued send with the error `makeError()` returns, and empties the queue. */
+  failQueued(makeError: () => Error): number {
     let failed = 0;
     const items = this.held.splice(0);
+    // Made only when something is queued: an Error captures a stack trace, costly per close.
+    const err = items.length > this.heldHead ? makeError() : undefined;
     for (let i = this.heldHead; i < items.length; i++) {
       const item = items[i];
       if (item.cancelled) continue;
@@ -146,7 +157,7 @@ export class Outbound {
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      process.nextTick(uncorkTick, this);
+      if (corkedNow.push(this) === 1) process.nextTick(uncorkAll);
     }
     if (!this.direct) {
       this.ws.send(data, binary ? BINARY : TEXT, cb);
