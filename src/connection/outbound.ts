@@ -67,6 +67,7 @@ export class Outbound {
   /** @internal the socket is corked until the next tick. */
   corked = false;
   private waitingForDrain = false;
+  private listeningForDrain = false;
   private emptyWaiters: Array<() => void> | undefined;
   /** Frames are encoded here and written straight to the socket (no extension to apply). */
   private readonly direct: boolean;
@@ -80,7 +81,6 @@ export class Outbound {
   ) {
     (socket as OwnedSocket)[kOutbound] = this;
     this.direct = ws.extensions === '';
-    socket.on('drain', onDrain);
   }
 
   /** Number of sends waiting in the queue. */
@@ -184,6 +184,11 @@ export class Outbound {
   private waitForDrain(): void {
     if (this.waitingForDrain) return;
     this.waitingForDrain = true;
+    // Listened for from the first held send on: a connection that never waits costs no listener.
+    if (!this.listeningForDrain) {
+      this.listeningForDrain = true;
+      this.socket.on('drain', onDrain);
+    }
     // 'drain' only comes after a write() that returned false; below the socket's own
     // high-water mark it does not, so ask for a callback once what is buffered is written.
     if (!this.socket.writableNeedDrain && this.socket.writable) {
