@@ -142,7 +142,7 @@ export class Connection {
   private _state: ConnectionState = 'OPEN';
   private _timeout: number;
   // Streams are made on first use: an idle connection should cost little memory.
-  private readonly messages = new HotStream<Message>();
+  private messages: HotStream<Message> | undefined;
   private pongs: HotStream<Buffer> | undefined;
   private errors: HotStream<RxwsError> | undefined;
   private closedWaiters: HotStream<CloseInfo> | undefined;
@@ -150,7 +150,7 @@ export class Connection {
   private closedPromise: Promise<CloseInfo> | undefined;
   private _sink: ConnectionSink | undefined;
   private readonly outbound: Outbound;
-  private readonly pending = new Set<{ queued: QueuedSend; reject: (err: Error) => void }>();
+  private pending: Set<{ queued: QueuedSend; reject: (err: Error) => void }> | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private closeSent: { code: number; reason: string } | undefined;
   private failure: RxwsError | undefined;
@@ -192,7 +192,7 @@ export class Connection {
 
   /** This connection's messages (hot); completes when the connection closes. */
   get messages$(): Observable<Message> {
-    return this.messages.observable;
+    return (this.messages ??= this.closedInfo ? completedStream() : new HotStream()).observable;
   }
 
   /** Payloads of the pongs received (hot); completes on close. */
@@ -285,13 +285,13 @@ export class Connection {
       }
       const entry = { queued: undefined as unknown as QueuedSend, reject };
       const cb: WriteCallback = (err) => {
-        this.pending.delete(entry);
-        if (this.pending.size === 0) this.stopWatchdog();
+        this.pending?.delete(entry);
+        if (this.pending?.size === 0) this.stopWatchdog();
         if (err) reject(this.sendFailed(err));
         else resolve();
       };
       entry.queued = this.outbound.send(payload, binary, cb);
-      this.pending.add(entry);
+      (this.pending ??= new Set()).add(entry);
       this.startWatchdog();
     });
   }
@@ -463,8 +463,8 @@ export class Connection {
 
   private timedOut(): void {
     this.watchdog = undefined;
-    const timedOut = [...this.pending];
-    this.pending.clear();
+    const timedOut = [...(this.pending ?? [])];
+    this.pending?.clear();
     for (const entry of timedOut) {
       const withdrawn = entry.queued.withdraw();
       entry.reject(
@@ -485,7 +485,7 @@ export class Connection {
     const message: Message = isBinary
       ? { connection: this, data, format: 'binary', eom: true }
       : { connection: this, data: data.toString(), format: 'text', eom: true };
-    this.messages.next(message);
+    this.messages?.next(message);
     this.ctx.onMessage(message);
   }
 
@@ -523,7 +523,7 @@ export class Connection {
     };
     this.closedInfo = info;
 
-    this.pending.clear();
+    this.pending?.clear();
     const lost = this.outbound.failQueued(
       () =>
         new SendError('ERR_NOT_OPEN', `connection ${this.id} closed before the data was sent`, {
@@ -543,7 +543,7 @@ export class Connection {
     this.ctx.onClose(this, info);
     this.closedWaiters?.next(info);
     this.closedWaiters?.complete();
-    this.messages.complete();
+    this.messages?.complete();
     this.pongs?.complete();
     this.errors?.complete();
   }
