@@ -8,6 +8,7 @@ const config: Config = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
   },
   testTimeout: 20000,
+  reporters: ['default', '<rootDir>/spec/helpers/summary-reporter.cjs'],
 };
 
 export default config;
