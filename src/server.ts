@@ -335,16 +335,7 @@ export class RxwsServer {
       const server = createNetServer({ pauseOnConnect: true, highWaterMark: o.inBufferSize });
       const onError = (err: NodeJS.ErrnoException): void => {
         server.close();
-        const inUse = err.code === 'EADDRINUSE';
-        reject(
-          new ListenError(
-            inUse ? 'ERR_ADDRESS_IN_USE' : 'ERR_LISTEN',
-            inUse
-              ? `${o.host}:${o.port} is already in use`
-              : `cannot listen on ${o.host}:${o.port}: ${err.message}`,
-            { cause: err },
-          ),
-        );
+        reject(listenError(err, o.host, o.port));
       };
       server.once('error', onError);
       server.on('connection', (socket: Socket) => {
@@ -375,14 +366,7 @@ export class RxwsServer {
     return new Promise<ListenAddress>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         server.off('upgrade', this.onExternalUpgrade);
-        const inUse = err.code === 'EADDRINUSE';
-        reject(
-          new ListenError(
-            inUse ? 'ERR_ADDRESS_IN_USE' : 'ERR_LISTEN',
-            inUse ? `${o.host}:${o.port} is already in use` : err.message,
-            { cause: err },
-          ),
-        );
+        reject(listenError(err, o.host, o.port));
       };
       server.once('error', onError);
       server.listen(
@@ -577,6 +561,15 @@ export class RxwsServer {
       this.logger.log({ level: 3, type: 'debug', message: `socket error: ${describeError(err)}` });
     }
   };
+}
+
+/** The typed error for a failed bind. */
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): ListenError {
+  return err.code === 'EADDRINUSE'
+    ? new ListenError('ERR_ADDRESS_IN_USE', `${host}:${port} is already in use`, { cause: err })
+    : new ListenError('ERR_LISTEN', `cannot listen on ${host}:${port}: ${err.message}`, {
+        cause: err,
+      });
 }
 
 function toListenAddress(info: AddressInfo): ListenAddress {
