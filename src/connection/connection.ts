@@ -372,6 +372,17 @@ export class Connection {
 
   /** @internal what `sink.next()` does. */
   sinkNext(value: OutboundData): void {
+    // The common cases first, without the tuple and try/catch of normalize().
+    if (this._state === 'OPEN' && this.ws.readyState === WS_OPEN) {
+      if (typeof value === 'string') {
+        this.outbound.send(value, false);
+        return;
+      }
+      if (Buffer.isBuffer(value)) {
+        this.outbound.send(value, true);
+        return;
+      }
+    }
     let payload: Buffer | string;
     let binary: boolean;
     try {
