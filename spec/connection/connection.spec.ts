@@ -1,4 +1,4 @@
-import { firstValueFrom, from, lastValueFrom, take, toArray } from 'rxjs';
+import { filter, firstValueFrom, from, lastValueFrom, take, toArray } from 'rxjs';
 import WebSocket from 'ws';
 import {
   CloseCode,
@@ -9,7 +9,7 @@ import {
   type RxwsError,
 } from '../../src';
 import { Op, closePayload, frame } from '../helpers/frames';
-import { RawClient } from '../helpers/raw';
+import { RawClient, tcpConnect, upgradeRequest } from '../helpers/raw';
 import { cleanup, clientClosed, nextMessage, openClient, startServer } from '../helpers/server';
 
 afterEach(cleanup);
@@ -427,6 +427,41 @@ describe('Connection', () => {
         expect(server.listening).toBe(true);
       },
     );
+  });
+
+  describe('readyToSend$', () => {
+    it('emits the current value, then false when a send fills the socket and true once it drains', async () => {
+      const { server, port } = await startServer();
+      const opened = firstValueFrom(server.connections$);
+      const socket = await tcpConnect(port);
+      socket.write(upgradeRequest('/', [], port));
+      const conn = await opened;
+      socket.pause(); // reads nothing: the server's buffers fill
+      const seen: boolean[] = [];
+      conn.readyToSend$.subscribe((ready) => seen.push(ready));
+      expect(seen).toEqual([true]);
+      const wentFalse = firstValueFrom(conn.readyToSend$.pipe(filter((r) => !r)));
+      conn.sink.next(Buffer.alloc(32 * 1024 * 1024));
+      await wentFalse;
+      conn.sink.next('queued behind it');
+      conn.sink.next('and this');
+      await roundTrip(`ws://127.0.0.1:${port}`);
+      expect(seen).toEqual([true, false]);
+      expect(conn.readyToSend).toBe(false);
+      const wentTrue = firstValueFrom(conn.readyToSend$.pipe(filter((r) => r)));
+      socket.on('data', () => undefined);
+      socket.resume();
+      await wentTrue;
+      expect(seen).toEqual([true, false, true]);
+      socket.destroy();
+    });
+
+    it('completes on close', async () => {
+      const { ws, conn } = await connected();
+      const done = lastValueFrom(conn.readyToSend$.pipe(toArray()));
+      ws.close();
+      expect(await done).toEqual([true]);
+    });
   });
 
   describe('ping and pongs$', () => {

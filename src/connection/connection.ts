@@ -146,6 +146,8 @@ export class Connection {
   private pongs: HotStream<Buffer> | undefined;
   private errors: HotStream<RxwsError> | undefined;
   private closedWaiters: HotStream<CloseInfo> | undefined;
+  private readyStream: HotStream<boolean> | undefined;
+  private readyToSend$_: Observable<boolean> | undefined;
   private closed$_: Observable<CloseInfo> | undefined;
   private closedPromise: Promise<CloseInfo> | undefined;
   private _sink: ConnectionSink | undefined;
@@ -193,6 +195,28 @@ export class Connection {
   /** This connection's messages (hot); completes when the connection closes. */
   get messages$(): Observable<Message> {
     return (this.messages ??= this.closedInfo ? completedStream() : new HotStream()).observable;
+  }
+
+  /**
+   * Whether a send goes straight to the socket without its write buffer growing past
+   * `outBufferSize` (IPWorks' ReadyToSend): the current value on subscribe, then each change
+   * (edges, not every write). Sends made while it is false wait in order in the connection's
+   * queue. Completes on close.
+   */
+  get readyToSend$(): Observable<boolean> {
+    return (this.readyToSend$_ ??= new Observable<boolean>((subscriber) => {
+      subscriber.next(this.outbound.ready);
+      if (!this.readyStream) {
+        this.readyStream = this.closedInfo ? completedStream() : new HotStream();
+        this.outbound.onReadyChange = (ready) => this.readyStream?.next(ready);
+      }
+      return this.readyStream.observable.subscribe(subscriber);
+    }));
+  }
+
+  /** The current value of `readyToSend$`. */
+  get readyToSend(): boolean {
+    return this.outbound.ready;
   }
 
   /** Payloads of the pongs received (hot); completes on close. */
@@ -557,6 +581,7 @@ export class Connection {
     this.messages?.complete();
     this.pongs?.complete();
     this.errors?.complete();
+    this.readyStream?.complete();
   }
 }
 

@@ -73,6 +73,9 @@ export class Outbound {
   private readonly direct: boolean;
   /** Called after each drain that let held sends move: progress for send timeouts. */
   onProgress: (() => void) | undefined;
+  /** Called on each edge of `ready`. */
+  onReadyChange: ((ready: boolean) => void) | undefined;
+  private _ready = true;
 
   constructor(
     private readonly ws: WebSocket,
@@ -81,6 +84,14 @@ export class Outbound {
   ) {
     (socket as OwnedSocket)[kOutbound] = this;
     this.direct = ws.extensions === '';
+  }
+
+  /**
+   * True while a send can go straight to the socket without its buffer growing past the
+   * high-water mark (IPWorks' ReadyToSend); false from the send that fills it until it drains.
+   */
+  get ready(): boolean {
+    return this._ready;
   }
 
   /** Number of sends waiting in the queue. */
@@ -97,10 +108,15 @@ export class Outbound {
   send(data: Buffer | string, binary: boolean, cb?: WriteCallback): QueuedSend {
     if (this.heldHead === this.held.length && this.socket.writableLength < this.highWaterMark) {
       this.handOff(data, binary, cb);
+      if (this.socket.writableLength >= this.highWaterMark) {
+        this.setReady(false);
+        this.waitForDrain();
+      }
       return SENT;
     }
     const item: Held = { data, binary, cb, cancelled: false };
     this.held.push(item);
+    this.setReady(false);
     this.waitForDrain();
     return {
       withdraw: () => {
@@ -147,10 +163,18 @@ export class Outbound {
       held.length = 0;
       this.heldHead = 0;
       this.notifyEmpty();
+      if (this.socket.writableLength < this.highWaterMark) this.setReady(true);
+      else if (!this.socket.destroyed) this.waitForDrain();
     } else if (!this.socket.destroyed) {
       this.waitForDrain();
     }
     this.onProgress?.();
+  }
+
+  private setReady(ready: boolean): void {
+    if (this._ready === ready) return;
+    this._ready = ready;
+    this.onReadyChange?.(ready);
   }
 
   private handOff(data: Buffer | string, binary: boolean, cb: WriteCallback | undefined): void {
