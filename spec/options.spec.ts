@@ -16,6 +16,8 @@ describe('resolveOptions', () => {
       keepAlive: false,
       inBufferSize: 65536,
       outBufferSize: 65536,
+      maxQueue: { bytes: 8388608, messages: 10000 },
+      overflow: 'error',
       maxPayload: 104857600,
       maxConnections: 1000,
       allowedClients: [],
@@ -44,6 +46,17 @@ describe('resolveOptions', () => {
       '127.0.0.1',
       '10.0.0.0/8',
     ]);
+  });
+
+  it('fills a partial maxQueue from the defaults', () => {
+    expect(resolveOptions({ maxQueue: { messages: 5 } }).maxQueue).toEqual({
+      bytes: 8388608,
+      messages: 5,
+    });
+    expect(resolveOptions({ maxQueue: { bytes: Infinity } }).maxQueue).toEqual({
+      bytes: Infinity,
+      messages: 10000,
+    });
   });
 
   it('keeps keepAlive time and interval', () => {
@@ -85,6 +98,22 @@ describe('resolveOptions', () => {
       '"outBufferSize" must be a positive integer, got 1.5',
     ],
     ['maxPayload', { maxPayload: -1 }, '"maxPayload" must be a positive integer, got -1'],
+    ['maxQueue', { maxQueue: 5 }, '"maxQueue" must be { bytes?, messages? }, got 5'],
+    [
+      'maxQueue.bytes',
+      { maxQueue: { bytes: -1 } },
+      '"maxQueue.bytes" must be a non-negative integer or Infinity, got -1',
+    ],
+    [
+      'maxQueue.messages',
+      { maxQueue: { messages: 1.5 } },
+      '"maxQueue.messages" must be a non-negative integer or Infinity, got 1.5',
+    ],
+    [
+      'overflow',
+      { overflow: 'block' },
+      '"overflow" must be "error", "drop-newest", "drop-oldest" or "close", got "block"',
+    ],
     [
       'maxConnections',
       { maxConnections: 0 },

@@ -16,6 +16,8 @@ export type RxwsErrorCode =
   | 'ERR_LISTEN'
   | 'ERR_NOT_OPEN'
   | 'ERR_TIMEOUT'
+  | 'ERR_WOULD_BLOCK'
+  | 'ERR_DROPPED'
   | 'ERR_NOT_ALLOWED'
   | 'ERR_MAX_CONNECTIONS'
   | 'ERR_CONNECTION_REFUSED'

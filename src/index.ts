@@ -6,6 +6,7 @@ export type {
   BinaryData,
   CloseInfo,
   ConnectionRequestDetails,
+  ConnectionStats,
   ConnectionState,
   Disconnection,
   Message,
@@ -14,6 +15,7 @@ export type {
   SendOptions,
 } from './connection/connection';
 export { CloseCode, isValidCloseCode } from './connection/close-codes';
+export type { OverflowPolicy, QueueLimit } from './connection/outbound';
 export { allowedClients } from './operators/allowed-clients';
 export type { RefusableRequest } from './operators/allowed-clients';
 export type { ConnectionRequest, ConnectionRequestInfo } from './transport/connection-request';

@@ -15,6 +15,7 @@ export type LogType =
   | 'close'
   | 'error'
   | 'send-after-close'
+  | 'dropped'
   | 'shutdown'
   | 'option-ignored'
   | 'debug';

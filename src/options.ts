@@ -6,6 +6,7 @@ import { splitList } from './operators/allowed-clients';
 import type { ConnectionRequestInfo } from './transport/connection-request';
 import type { OpenDecision, OpenRequest } from './handshake/open-request';
 import { isValidCloseCode, utf8Length, MAX_CLOSE_REASON_BYTES } from './connection/close-codes';
+import type { OverflowPolicy, QueueLimit } from './connection/outbound';
 
 /** What a hook may return: a value, a Promise of it, or an Observable whose first value counts. */
 export type HookResult<T> = T | ObservableInput<T>;
@@ -55,6 +56,19 @@ export interface ServerOptions {
    * rxws's send queue (OutBufferSize; Node cannot set SO_SNDBUF). Default 65536.
    */
   outBufferSize?: number;
+  /**
+   * Bound of each connection's send queue, where sends wait while the socket holds
+   * `outBufferSize` bytes: payload bytes and messages. Default `{ bytes: 8388608, messages: 10000 }`
+   * (8 MiB). A connection can change its own (`conn.maxQueue`).
+   */
+  maxQueue?: Partial<QueueLimit>;
+  /**
+   * What a send that would pass `maxQueue` does: `'error'` (it fails with ERR_WOULD_BLOCK, as
+   * IPWorks' non-blocking send), `'drop-newest'` (it is dropped), `'drop-oldest'` (the oldest
+   * queued sends are dropped to make room), `'close'` (the connection closes with 1008). Every
+   * drop is counted in `conn.stats` and logged. Default `'error'`; `conn.overflow` changes it.
+   */
+  overflow?: OverflowPolicy;
   /** Largest message accepted, in bytes; over it the connection closes with 1009. Default 104857600 (100 MiB). */
   maxPayload?: number;
   /** Most connections at once, open or being opened (MaxConnections). Default 1000. */
@@ -107,6 +121,8 @@ export interface ResolvedOptions {
   readonly keepAlive: false | Readonly<KeepAliveOptions>;
   readonly inBufferSize: number;
   readonly outBufferSize: number;
+  readonly maxQueue: QueueLimit;
+  readonly overflow: OverflowPolicy;
   readonly maxPayload: number;
   readonly maxConnections: number;
   readonly allowedClients: readonly string[];
@@ -134,6 +150,8 @@ export const DEFAULT_OPTIONS = Object.freeze({
   keepAlive: false as const,
   inBufferSize: 64 * 1024,
   outBufferSize: 64 * 1024,
+  maxQueue: Object.freeze({ bytes: 8 * 1024 * 1024, messages: 10_000 }) as QueueLimit,
+  overflow: 'error' as OverflowPolicy,
   maxPayload: 100 * 1024 * 1024,
   maxConnections: 1000,
   allowedClients: Object.freeze([]) as readonly string[],
@@ -157,6 +175,8 @@ const KNOWN = new Set<string>([
   'inBufferSize',
   'outBufferSize',
   'maxPayload',
+  'maxQueue',
+  'overflow',
   'maxConnections',
   'allowedClients',
   'onConnectionRequest',
@@ -225,6 +245,32 @@ function stringList(o: Record<string, unknown>, name: string): readonly string[]
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** True for one of the four overflow policies. */
+export function isOverflowPolicy(value: unknown): value is OverflowPolicy {
+  return (
+    value === 'error' || value === 'drop-newest' || value === 'drop-oldest' || value === 'close'
+  );
+}
+
+/**
+ * Checks a queue bound (`{ bytes?, messages? }`, missing parts from `base`).
+ * @throws {InvalidOptionError} naming `name.bytes` or `name.messages`.
+ */
+export function checkQueueLimit(name: string, value: unknown, base: QueueLimit): QueueLimit {
+  if (value === undefined) return base;
+  if (value === null || typeof value !== 'object') fail(name, '{ bytes?, messages? }', value);
+  const v = value as Record<string, unknown>;
+  const part = (key: 'bytes' | 'messages'): number => {
+    const n = v[key];
+    if (n === undefined) return base[key];
+    if (typeof n !== 'number' || !(Number.isInteger(n) || n === Infinity) || n < 0) {
+      fail(`${name}.${key}`, 'a non-negative integer or Infinity', n);
+    }
+    return n;
+  };
+  return Object.freeze({ bytes: part('bytes'), messages: part('messages') });
+}
 
 /**
  * Applies defaults to the user's options and checks every value.
@@ -313,6 +359,12 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     );
   }
 
+  const maxQueue = checkQueueLimit('maxQueue', o.maxQueue, DEFAULT_OPTIONS.maxQueue);
+  const overflow = o.overflow ?? DEFAULT_OPTIONS.overflow;
+  if (!isOverflowPolicy(overflow)) {
+    fail('overflow', '"error", "drop-newest", "drop-oldest" or "close"', overflow);
+  }
+
   const server = o.server;
   if (
     server !== undefined &&
@@ -352,6 +404,8 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
       DEFAULT_OPTIONS.outBufferSize,
       'a positive integer',
     ),
+    maxQueue,
+    overflow,
     maxPayload: integer(
       o,
       'maxPayload',

@@ -119,6 +119,8 @@ export class RxwsServer {
       disconnectStatusCode: options.disconnectStatusCode,
       disconnectStatusDescription: options.disconnectStatusDescription,
       outBufferSize: options.outBufferSize,
+      maxQueue: options.maxQueue,
+      overflow: options.overflow,
       defaultTimeout: options.defaultTimeout,
       onMessage: (message) => this.messagesStream.next(message),
       onError: (error) => this.errorsSubject.next(error),

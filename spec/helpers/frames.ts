@@ -68,3 +68,53 @@ export function parseFrames(buffer: Buffer): { frames: ParsedFrame[]; rest: Buff
   }
   return { frames, rest: buffer.subarray(offset) };
 }
+
+/**
+ * Parses frames from a stream of chunks in linear time (each frame is joined once), so a test
+ * can read megabytes without quadratic copying.
+ */
+export class FrameReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  readonly frames: ParsedFrame[] = [];
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    for (;;) {
+      if (this.buffered < 2) return;
+      const head = this.peek(Math.min(this.buffered, 10));
+      let len = head[1] & 0x7f;
+      let headerLength = 2;
+      if (len === 126) {
+        if (head.length < 4) return;
+        len = head.readUInt16BE(2);
+        headerLength = 4;
+      } else if (len === 127) {
+        if (head.length < 10) return;
+        len = Number(head.readBigUInt64BE(2));
+        headerLength = 10;
+      }
+      if (this.buffered < headerLength + len) return;
+      const whole = this.take(headerLength + len);
+      this.frames.push({
+        fin: (whole[0] & 0x80) !== 0,
+        opcode: whole[0] & 0x0f,
+        payload: whole.subarray(headerLength),
+      });
+    }
+  }
+
+  private peek(n: number): Buffer {
+    if (this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
+    return Buffer.concat(this.chunks).subarray(0, n);
+  }
+
+  private take(n: number): Buffer {
+    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+    const rest = all.subarray(n);
+    this.chunks = rest.length ? [rest] : [];
+    this.buffered = rest.length;
+    return all.subarray(0, n);
+  }
+}

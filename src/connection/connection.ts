@@ -6,7 +6,7 @@ import {
   InvalidArgumentError,
   SendError,
   describeError,
-  type RxwsError,
+  RxwsError,
   type RxwsErrorCode,
 } from '../errors';
 import type { OpenRequest } from '../handshake/open-request';
@@ -14,7 +14,15 @@ import type { Logger } from '../logs';
 import { show } from '../options';
 import { CloseCode, MAX_CLOSE_REASON_BYTES, isValidCloseCode, utf8Length } from './close-codes';
 import { HotStream } from '../util/hot-stream';
-import { Outbound, type QueuedSend, type WriteCallback } from './outbound';
+import {
+  Outbound,
+  type OverflowHandler,
+  type OverflowPolicy,
+  type QueueLimit,
+  type QueuedSend,
+  type WriteCallback,
+} from './outbound';
+import { checkQueueLimit, isOverflowPolicy } from '../options';
 
 /** The states of an open connection's life. A connection is created when it is already open. */
 export type ConnectionState = 'OPEN' | 'CLOSING' | 'CLOSED';
@@ -74,10 +82,30 @@ export interface ConnectionContext {
   readonly disconnectStatusCode: number | undefined;
   readonly disconnectStatusDescription: string;
   readonly outBufferSize: number;
+  readonly maxQueue: QueueLimit;
+  readonly overflow: OverflowPolicy;
   readonly defaultTimeout: number;
   onMessage(message: Message): void;
   onError(error: RxwsError): void;
   onClose(connection: Connection, info: CloseInfo): void;
+}
+
+/** A connection's traffic and queue figures (`conn.stats`). */
+export interface ConnectionStats {
+  /** Payload bytes and messages received (whole messages). */
+  readonly bytesIn: number;
+  readonly messagesIn: number;
+  /** Payload bytes and messages handed to the socket. */
+  readonly bytesOut: number;
+  readonly messagesOut: number;
+  /** Sends waiting in the queue now, and their payload bytes; the most bytes it has held. */
+  readonly queuedMessages: number;
+  readonly queuedBytes: number;
+  readonly peakQueuedBytes: number;
+  /** Sends dropped or refused by the overflow policy, by policy. */
+  readonly drops: Readonly<Record<OverflowPolicy, number>>;
+  /** Times `pause()` stopped reading. */
+  readonly timesPaused: number;
 }
 
 /** Addresses of the two ends. */
@@ -157,6 +185,10 @@ export class Connection {
   private closeSent: { code: number; reason: string } | undefined;
   private failure: RxwsError | undefined;
   private closedInfo: CloseInfo | undefined;
+  private bytesIn = 0;
+  private messagesIn = 0;
+  private timesPaused = 0;
+  private drops: Record<OverflowPolicy, number> | undefined;
 
   constructor(
     id: string,
@@ -176,6 +208,9 @@ export class Connection {
     this._timeout = ctx.defaultTimeout;
 
     this.outbound = new Outbound(ws, socket, ctx.outBufferSize);
+    this.outbound.limit = ctx.maxQueue;
+    this.outbound.policy = ctx.overflow;
+    this.outbound.overflow = new OverflowReporter(this);
 
     (ws as OwnedWebSocket)[kConnection] = this;
     ws.on('message', onWsMessage);
@@ -212,6 +247,49 @@ export class Connection {
       }
       return this.readyStream.observable.subscribe(subscriber);
     }));
+  }
+
+  /** Traffic, queue and drop figures of this connection, as of now. */
+  get stats(): ConnectionStats {
+    const out = this.outbound;
+    return {
+      bytesIn: this.bytesIn,
+      messagesIn: this.messagesIn,
+      bytesOut: out.bytesOut,
+      messagesOut: out.messagesOut,
+      queuedMessages: out.queued,
+      queuedBytes: out.queuedBytes,
+      peakQueuedBytes: out.peakQueuedBytes,
+      drops: { 'drop-newest': 0, 'drop-oldest': 0, close: 0, error: 0, ...this.drops },
+      timesPaused: this.timesPaused,
+    };
+  }
+
+  /** This connection's send-queue bound; starts as the server's `maxQueue`. */
+  get maxQueue(): QueueLimit {
+    return this.outbound.limit;
+  }
+
+  set maxQueue(limit: Partial<QueueLimit>) {
+    try {
+      this.outbound.limit = checkQueueLimit('maxQueue', limit, this.outbound.limit);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  }
+
+  /** This connection's overflow policy; starts as the server's `overflow`. */
+  get overflow(): OverflowPolicy {
+    return this.outbound.policy;
+  }
+
+  set overflow(policy: OverflowPolicy) {
+    if (!isOverflowPolicy(policy)) {
+      throw new InvalidArgumentError(
+        `overflow must be "error", "drop-newest", "drop-oldest" or "close", got ${show(policy)}`,
+      );
+    }
+    this.outbound.policy = policy;
   }
 
   /** The current value of `readyToSend$`. */
@@ -331,6 +409,24 @@ export class Connection {
   }
 
   /**
+   * Sends one message now or not at all (IPWorks' non-blocking DataToSend): hands it to the
+   * socket when `readyToSend` is true and nothing is queued.
+   * @throws {SendError} `ERR_WOULD_BLOCK` when it would have to wait (try again on the next
+   *   `readyToSend$` true), `ERR_NOT_OPEN` when the connection is not open.
+   * @throws {InvalidArgumentError} for data that cannot be sent.
+   */
+  trySend(data: OutboundData, options?: SendOptions): void {
+    const [payload, binary] = normalize(data, options?.format);
+    if (this.state !== 'OPEN') throw this.notOpen();
+    if (!this.outbound.ready || this.outbound.queued > 0) {
+      throw new SendError('ERR_WOULD_BLOCK', `connection ${this.id} cannot take more data now`, {
+        connectionId: this.id,
+      });
+    }
+    this.outbound.send(payload, binary);
+  }
+
+  /**
    * Sends a ping; the answer arrives on `pongs$`.
    * @throws {SendError} `ERR_NOT_OPEN` when the connection is not open.
    * @throws {InvalidArgumentError} when `data` is over 125 bytes.
@@ -381,12 +477,50 @@ export class Connection {
 
   /** Stops reading from the socket (IPWorks' AcceptData = false); TCP pushes back on the client. */
   pause(): void {
+    if (!this.ws.isPaused) this.timesPaused++;
     this.ws.pause();
   }
 
   /** Starts reading again after `pause()`. */
   resume(): void {
     this.ws.resume();
+  }
+
+  /** @internal one send dropped or refused by the overflow policy. */
+  overflowed(policy: OverflowPolicy, bytes: number, fromSink: boolean): void {
+    const drops = (this.drops ??= { 'drop-newest': 0, 'drop-oldest': 0, close: 0, error: 0 });
+    drops[policy]++;
+    this.ctx.logger.log({
+      level: 1,
+      type: 'dropped',
+      message: `connection ${this.id}: send queue full (${this.outbound.queued} messages, ${this.outbound.queuedBytes} bytes); ${policy}: ${bytes} bytes ${policy === 'drop-oldest' ? 'dropped from the queue' : 'not sent'}`,
+      connectionId: this.id,
+      code:
+        policy === 'drop-newest' || policy === 'drop-oldest' ? 'ERR_DROPPED' : 'ERR_WOULD_BLOCK',
+      reason: policy,
+    });
+    // A sink value has no Promise to reject: a refused one is reported as a failure.
+    if (fromSink && (policy === 'error' || policy === 'close')) {
+      this.report(this.overflowError('ERR_WOULD_BLOCK'));
+    }
+    if (policy === 'close' && this._state === 'OPEN') {
+      // Close now: waiting for the queue to drain would wait for the client that filled it.
+      this._state = 'CLOSING';
+      this.closeSent = { code: CloseCode.POLICY_VIOLATION, reason: 'send queue full' };
+      this.outbound.failQueued(() => this.overflowError('ERR_WOULD_BLOCK'));
+      this.sendClose(CloseCode.POLICY_VIOLATION, 'send queue full', false);
+    }
+  }
+
+  /** @internal */
+  overflowError(code: 'ERR_WOULD_BLOCK' | 'ERR_DROPPED'): SendError {
+    return new SendError(
+      code,
+      code === 'ERR_DROPPED'
+        ? `connection ${this.id}: send dropped, the send queue was full (${this.outbound.policy})`
+        : `connection ${this.id}: send queue full (maxQueue ${this.outbound.limit.messages} messages, ${this.outbound.limit.bytes} bytes)`,
+      { connectionId: this.id },
+    );
   }
 
   /** @internal what `sink.error()` and `sink.complete()` do. */
@@ -470,9 +604,7 @@ export class Connection {
   }
 
   private sendFailed(err: Error): RxwsError {
-    if ((err as RxwsError).code === 'ERR_NOT_OPEN' || (err as RxwsError).code === 'ERR_TIMEOUT') {
-      return err as RxwsError;
-    }
+    if (err instanceof RxwsError) return err;
     return new SendError('ERR_NOT_OPEN', `connection ${this.id} closed before the data was sent`, {
       connectionId: this.id,
       cause: err,
@@ -517,6 +649,8 @@ export class Connection {
 
   /** @internal */
   handleMessage(data: Buffer, isBinary: boolean): void {
+    this.messagesIn++;
+    this.bytesIn += data.length;
     const message: Message = isBinary
       ? { connection: this, data, format: 'binary', eom: true }
       : { connection: this, data: data.toString(), format: 'text', eom: true };
@@ -602,6 +736,19 @@ class ConnectionSink implements Observer<OutboundData> {
 
   complete(): void {
     this.connection.closeFromSink(CloseCode.NORMAL);
+  }
+}
+
+/** Tells the connection about overflows of its queue; a class, so no closures per connection. */
+class OverflowReporter implements OverflowHandler {
+  constructor(private readonly connection: Connection) {}
+
+  error(code: 'ERR_WOULD_BLOCK' | 'ERR_DROPPED'): Error {
+    return this.connection.overflowError(code);
+  }
+
+  dropped(policy: OverflowPolicy, bytes: number, fromSink: boolean): void {
+    this.connection.overflowed(policy, bytes, fromSink);
   }
 }
 

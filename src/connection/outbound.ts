@@ -11,6 +11,26 @@ interface Held {
   binary: boolean;
   cb: WriteCallback | undefined;
   cancelled: boolean;
+  bytes: number;
+}
+
+/** What happens to a send that would grow the queue past its bound. */
+export type OverflowPolicy = 'drop-newest' | 'drop-oldest' | 'close' | 'error';
+
+/** The bound of a connection's send queue: sends waiting behind the socket's buffer. */
+export interface QueueLimit {
+  /** Payload bytes the queue may hold. */
+  readonly bytes: number;
+  /** Messages the queue may hold. */
+  readonly messages: number;
+}
+
+/** How the connection learns about an overflow: to count, log, report, or close. */
+export interface OverflowHandler {
+  /** Makes the error a dropped or refused send rejects with. */
+  error(code: 'ERR_WOULD_BLOCK' | 'ERR_DROPPED'): Error;
+  /** One send was dropped or refused under `policy`; `fromSink` when it had no callback. */
+  dropped(policy: OverflowPolicy, bytes: number, fromSink: boolean): void;
 }
 
 const BINARY = Object.freeze({ binary: true });
@@ -76,6 +96,17 @@ export class Outbound {
   /** Called on each edge of `ready`. */
   onReadyChange: ((ready: boolean) => void) | undefined;
   private _ready = true;
+  /** Payload bytes waiting in the queue. */
+  queuedBytes = 0;
+  /** The most payload bytes the queue has held. */
+  peakQueuedBytes = 0;
+  /** Payload bytes and messages handed to the socket. */
+  bytesOut = 0;
+  messagesOut = 0;
+  /** The queue's bound and what happens past it; set by the connection. */
+  limit: QueueLimit = { bytes: Infinity, messages: Infinity };
+  policy: OverflowPolicy = 'error';
+  overflow: OverflowHandler | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -114,17 +145,62 @@ export class Outbound {
       }
       return SENT;
     }
-    const item: Held = { data, binary, cb, cancelled: false };
-    this.held.push(item);
+    const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    const item: Held = { data, binary, cb, cancelled: false, bytes };
     this.setReady(false);
+    if (!this.admit(item)) return SENT;
+    this.held.push(item);
+    this.queuedBytes += bytes;
+    if (this.queuedBytes > this.peakQueuedBytes) this.peakQueuedBytes = this.queuedBytes;
     this.waitForDrain();
     return {
       withdraw: () => {
         if (item.cancelled || this.held.indexOf(item) < this.heldHead) return false;
         item.cancelled = true;
+        this.queuedBytes -= item.bytes;
         return true;
       },
     };
+  }
+
+  /**
+   * Applies the overflow policy to a send that must wait. False when the send is not queued
+   * (dropped, refused, or the connection closes).
+   */
+  private admit(item: Held): boolean {
+    const fits = (): boolean =>
+      this.queued + 1 <= this.limit.messages && this.queuedBytes + item.bytes <= this.limit.bytes;
+    if (fits()) return true;
+    const handler = this.overflow;
+    const policy = this.policy;
+    // A message larger than the whole bound could never fit: it is dropped itself, and nothing
+    // queued is evicted for it.
+    const couldFit = item.bytes <= this.limit.bytes && this.limit.messages >= 1;
+    if (policy === 'drop-oldest' && couldFit) {
+      // Make room from the front.
+      while (!fits() && this.heldHead < this.held.length) {
+        const oldest = this.held[this.heldHead++];
+        if (oldest.cancelled) continue;
+        this.queuedBytes -= oldest.bytes;
+        oldest.cancelled = true;
+        oldest.cb?.(handler?.error('ERR_DROPPED'));
+        handler?.dropped('drop-oldest', oldest.bytes, oldest.cb === undefined);
+      }
+      if (fits()) return true;
+    }
+    const code =
+      policy === 'drop-newest' || policy === 'drop-oldest' ? 'ERR_DROPPED' : 'ERR_WOULD_BLOCK';
+    if (item.cb) {
+      const err = handler?.error(code);
+      const cb = item.cb;
+      process.nextTick(() => cb(err));
+    }
+    handler?.dropped(
+      policy === 'drop-oldest' ? 'drop-newest' : policy,
+      item.bytes,
+      item.cb === undefined,
+    );
+    return false;
   }
 
   /** Fails every queued send with the error `makeError()` returns, and empties the queue. */
@@ -140,6 +216,7 @@ export class Outbound {
       item.cb?.(err);
     }
     this.heldHead = 0;
+    this.queuedBytes = 0;
     this.notifyEmpty();
     return failed;
   }
@@ -157,6 +234,7 @@ export class Outbound {
     while (this.heldHead < held.length && this.socket.writableLength < this.highWaterMark) {
       const item = held[this.heldHead++];
       if (item.cancelled) continue;
+      this.queuedBytes -= item.bytes;
       this.handOff(item.data, item.binary, item.cb);
     }
     if (this.heldHead === held.length) {
@@ -178,6 +256,8 @@ export class Outbound {
   }
 
   private handOff(data: Buffer | string, binary: boolean, cb: WriteCallback | undefined): void {
+    this.messagesOut++;
+    this.bytesOut += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
