@@ -16,6 +16,7 @@ export type LogType =
   | 'error'
   | 'send-after-close'
   | 'dropped'
+  | 'ready-to-send'
   | 'shutdown'
   | 'option-ignored'
   | 'debug';

@@ -179,6 +179,23 @@ describe('the send queue', () => {
   });
 });
 
+describe('server-level ReadyToSend', () => {
+  it('logs each edge at verbose level', async () => {
+    const { conn, socket, logs } = await stuck({ logLevel: 2 });
+    const frames = readAll(socket, 1);
+    await firstValueFrom(conn.readyToSend$.pipe(filter((r) => r)));
+    await frames;
+    expect(
+      logs
+        .filter((e) => e.type === 'ready-to-send')
+        .map((e) => [e.level, e.connectionId, e.reason]),
+    ).toEqual([
+      [2, conn.id, 'full'],
+      [2, conn.id, 'ready'],
+    ]);
+  });
+});
+
 describe('Connection.trySend', () => {
   it('sends at once while ready and throws ERR_WOULD_BLOCK when the send would wait', async () => {
     const { conn, socket } = await stuck({});

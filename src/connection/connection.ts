@@ -241,10 +241,7 @@ export class Connection {
   get readyToSend$(): Observable<boolean> {
     return (this.readyToSend$_ ??= new Observable<boolean>((subscriber) => {
       subscriber.next(this.outbound.ready);
-      if (!this.readyStream) {
-        this.readyStream = this.closedInfo ? completedStream() : new HotStream();
-        this.outbound.onReadyChange = (ready) => this.readyStream?.next(ready);
-      }
+      this.readyStream ??= this.closedInfo ? completedStream() : new HotStream();
       return this.readyStream.observable.subscribe(subscriber);
     }));
   }
@@ -512,6 +509,20 @@ export class Connection {
     }
   }
 
+  /** @internal a ReadyToSend edge: to `readyToSend$`, and to `logs$` at verbose level. */
+  readyChanged(ready: boolean): void {
+    this.readyStream?.next(ready);
+    if (this.ctx.logger.enabled(2)) {
+      this.ctx.logger.log({
+        level: 2,
+        type: 'ready-to-send',
+        message: `connection ${this.id} ${ready ? 'is ready to send again' : `is not ready to send (${this.outbound.buffered} bytes buffered)`}`,
+        connectionId: this.id,
+        reason: ready ? 'ready' : 'full',
+      });
+    }
+  }
+
   /** @internal */
   overflowError(code: 'ERR_WOULD_BLOCK' | 'ERR_DROPPED'): SendError {
     return new SendError(
@@ -749,6 +760,10 @@ class OverflowReporter implements OverflowHandler {
 
   dropped(policy: OverflowPolicy, bytes: number, fromSink: boolean): void {
     this.connection.overflowed(policy, bytes, fromSink);
+  }
+
+  readyChanged(ready: boolean): void {
+    this.connection.readyChanged(ready);
   }
 }
 

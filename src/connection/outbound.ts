@@ -25,12 +25,14 @@ export interface QueueLimit {
   readonly messages: number;
 }
 
-/** How the connection learns about an overflow: to count, log, report, or close. */
+/** How the connection learns about its queue: overflows (to count, log, report, close) and ReadyToSend edges. */
 export interface OverflowHandler {
   /** Makes the error a dropped or refused send rejects with. */
   error(code: 'ERR_WOULD_BLOCK' | 'ERR_DROPPED'): Error;
   /** One send was dropped or refused under `policy`; `fromSink` when it had no callback. */
   dropped(policy: OverflowPolicy, bytes: number, fromSink: boolean): void;
+  /** `ready` changed (ReadyToSend). */
+  readyChanged(ready: boolean): void;
 }
 
 const BINARY = Object.freeze({ binary: true });
@@ -93,8 +95,6 @@ export class Outbound {
   private readonly direct: boolean;
   /** Called after each drain that let held sends move: progress for send timeouts. */
   onProgress: (() => void) | undefined;
-  /** Called on each edge of `ready`. */
-  onReadyChange: ((ready: boolean) => void) | undefined;
   private _ready = true;
   /** Payload bytes waiting in the queue. */
   queuedBytes = 0;
@@ -252,7 +252,7 @@ export class Outbound {
   private setReady(ready: boolean): void {
     if (this._ready === ready) return;
     this._ready = ready;
-    this.onReadyChange?.(ready);
+    this.overflow?.readyChanged(ready);
   }
 
   private handOff(data: Buffer | string, binary: boolean, cb: WriteCallback | undefined): void {
