@@ -102,6 +102,15 @@ export class HookError extends RxwsError {
   override name = 'HookError';
 }
 
+/** Shows a value in an error sentence: strings quoted, objects by kind. */
+export function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  if (value !== null && typeof value === 'object') return 'an object';
+  return String(value);
+}
+
 /** Prints any thrown value for a log line. */
 export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;

@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import type { ObservableInput } from 'rxjs';
-import { InvalidOptionError } from './errors';
+import { InvalidOptionError, show } from './errors';
 import { compileAllowList } from './transport/address';
 import { splitList } from './operators/allowed-clients';
 import type { ConnectionRequestInfo } from './transport/connection-request';
@@ -192,15 +192,6 @@ const KNOWN = new Set<string>([
   'server',
   'path',
 ]);
-
-/** Shows a value in an error sentence. */
-export function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return 'a function';
-  if (Array.isArray(value)) return 'an array';
-  if (value !== null && typeof value === 'object') return 'an object';
-  return String(value);
-}
 
 function fail(option: string, expected: string, value: unknown): never {
   throw new InvalidOptionError(option, `"${option}" must be ${expected}, got ${show(value)}`);

@@ -11,13 +11,7 @@ import {
 } from 'node:net';
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import type { WebSocket } from 'ws';
-import {
-  ConnectionRefusedError,
-  InvalidArgumentError,
-  ListenError,
-  RxwsError,
-  describeError,
-} from './errors';
+import { ConnectionRefusedError, ListenError, RxwsError, describeError, show } from './errors';
 import {
   Connection,
   type CloseInfo,
@@ -25,18 +19,13 @@ import {
   type Disconnection,
   type Message,
 } from './connection/connection';
-import {
-  CloseCode,
-  MAX_CLOSE_REASON_BYTES,
-  isValidCloseCode,
-  utf8Length,
-} from './connection/close-codes';
+import { CloseCode, assertCloseArgs } from './connection/close-codes';
 import { Handshake } from './handshake/upgrade';
 import { buildHttpResponse, writeHttpResponseAndClose } from './handshake/http-response';
 import type { OpenRequest } from './handshake/open-request';
 import { Logger, type LogEntry } from './logs';
 import { HotStream } from './util/hot-stream';
-import { resolveOptions, show, type ResolvedOptions, type ServerOptions } from './options';
+import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { displayAddress } from './transport/address';
 import { admission } from './transport/admission';
 import { SocketRequest, type RequestOutcome } from './transport/socket-request';
@@ -290,16 +279,7 @@ export class RxwsServer {
     if (this.shutdownPromise) return this.shutdownPromise;
     const code = options.code ?? this.options.disconnectStatusCode ?? CloseCode.GOING_AWAY;
     const reason = options.reason ?? this.options.disconnectStatusDescription;
-    if (!isValidCloseCode(code)) {
-      throw new InvalidArgumentError(
-        `shutdown code must be 1000-1003, 1007-1014 or 3000-4999, got ${show(code)}`,
-      );
-    }
-    if (typeof reason !== 'string' || utf8Length(reason) > MAX_CLOSE_REASON_BYTES) {
-      throw new InvalidArgumentError(
-        `shutdown reason must be a string of at most ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes, got ${show(reason)}`,
-      );
-    }
+    assertCloseArgs('shutdown', code, reason);
     this.closing = true;
     this.shutdownPromise = this.runShutdown(code, reason);
     return this.shutdownPromise;

@@ -1,3 +1,5 @@
+import { InvalidArgumentError, show } from '../errors';
+
 /**
  * Close codes and reasons (RFC 6455 section 7.4). Pure.
  */
@@ -35,4 +37,21 @@ export function isValidCloseCode(code: number): boolean {
 /** Byte length of a string in UTF-8, without encoding it. */
 export function utf8Length(text: string): number {
   return Buffer.byteLength(text, 'utf8');
+}
+
+/**
+ * Checks a close code and reason given to `disconnect()` or `shutdown()`.
+ * @throws {InvalidArgumentError} naming `label` (`close`, `shutdown`) and the wrong value.
+ */
+export function assertCloseArgs(label: string, code: unknown, reason: unknown): void {
+  if (typeof code !== 'number' || !isValidCloseCode(code)) {
+    throw new InvalidArgumentError(
+      `${label} code must be 1000-1003, 1007-1014 or 3000-4999, got ${show(code)}`,
+    );
+  }
+  if (typeof reason !== 'string' || utf8Length(reason) > MAX_CLOSE_REASON_BYTES) {
+    throw new InvalidArgumentError(
+      `${label} reason must be a string of at most ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes, got ${show(reason)}`,
+    );
+  }
 }

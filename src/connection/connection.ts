@@ -6,13 +6,13 @@ import {
   InvalidArgumentError,
   SendError,
   describeError,
+  show,
   RxwsError,
   type RxwsErrorCode,
 } from '../errors';
 import type { OpenRequest } from '../handshake/open-request';
 import type { Logger } from '../logs';
-import { show } from '../options';
-import { CloseCode, MAX_CLOSE_REASON_BYTES, isValidCloseCode, utf8Length } from './close-codes';
+import { CloseCode, assertCloseArgs, isValidCloseCode } from './close-codes';
 import { HotStream } from '../util/hot-stream';
 import {
   Outbound,
@@ -448,16 +448,7 @@ export class Connection {
   disconnect(code?: number, reason?: string): Promise<CloseInfo> {
     const closeCode = code ?? this.ctx.disconnectStatusCode ?? CloseCode.NORMAL;
     const closeReason = reason ?? this.ctx.disconnectStatusDescription;
-    if (typeof closeCode !== 'number' || !isValidCloseCode(closeCode)) {
-      throw new InvalidArgumentError(
-        `close code must be 1000-1003, 1007-1014 or 3000-4999, got ${show(closeCode)}`,
-      );
-    }
-    if (typeof closeReason !== 'string' || utf8Length(closeReason) > MAX_CLOSE_REASON_BYTES) {
-      throw new InvalidArgumentError(
-        `close reason must be a string of at most ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes, got ${show(closeReason)}`,
-      );
-    }
+    assertCloseArgs('close', closeCode, closeReason);
     this.startClose(closeCode, closeReason, this.ctx.waitForCloseResponse);
     return this.whenClosed();
   }
