@@ -257,7 +257,7 @@ export class Connection {
       queuedMessages: out.queued,
       queuedBytes: out.queuedBytes,
       peakQueuedBytes: out.peakQueuedBytes,
-      drops: { 'drop-newest': 0, 'drop-oldest': 0, close: 0, error: 0, ...this.drops },
+      drops: { ...NO_DROPS, ...this.drops },
       timesPaused: this.timesPaused,
     };
   }
@@ -476,7 +476,7 @@ export class Connection {
 
   /** @internal one send dropped or refused by the overflow policy. */
   overflowed(policy: OverflowPolicy, bytes: number, fromSink: boolean): void {
-    const drops = (this.drops ??= { 'drop-newest': 0, 'drop-oldest': 0, close: 0, error: 0 });
+    const drops = (this.drops ??= { ...NO_DROPS });
     drops[policy]++;
     this.ctx.logger.log({
       level: 1,
@@ -491,12 +491,11 @@ export class Connection {
     if (fromSink && (policy === 'error' || policy === 'close')) {
       this.report(this.overflowError('ERR_WOULD_BLOCK'));
     }
-    if (policy === 'close' && this._state === 'OPEN') {
+    if (policy === 'close') {
       // Close now: waiting for the queue to drain would wait for the client that filled it.
-      this._state = 'CLOSING';
-      this.closeSent = { code: CloseCode.POLICY_VIOLATION, reason: 'send queue full' };
-      this.outbound.failQueued(() => this.overflowError('ERR_WOULD_BLOCK'));
-      this.sendClose(CloseCode.POLICY_VIOLATION, 'send queue full', false);
+      this.startClose(CloseCode.POLICY_VIOLATION, 'send queue full', false, () =>
+        this.overflowError('ERR_WOULD_BLOCK'),
+      );
     }
   }
 
@@ -575,10 +574,20 @@ export class Connection {
     this.outbound.send(payload, binary);
   }
 
-  private startClose(code: number, reason: string, wait: boolean): void {
+  /**
+   * Starts the closing handshake. Queued sends go first, unless `discardQueued` is given: then
+   * they fail with the error it makes and the close frame goes at once.
+   */
+  private startClose(
+    code: number,
+    reason: string,
+    wait: boolean,
+    discardQueued?: () => Error,
+  ): void {
     if (this._state !== 'OPEN') return;
     this._state = 'CLOSING';
     this.closeSent = { code, reason };
+    if (discardQueued) this.outbound.failQueued(discardQueued);
     if (this.outbound.queued === 0) {
       this.sendClose(code, reason, wait);
       return;
@@ -619,7 +628,7 @@ export class Connection {
   }
 
   private startWatchdog(): void {
-    // Any write the socket completes is progress: it restarts the wait.
+    // Every drain of the socket is progress: it restarts the wait.
     this.outbound.onProgress ??= () => this.watchdog?.refresh();
     if (this.watchdog) return;
     this.watchdog = setTimeout(() => this.timedOut(), this._timeout * 1000);
@@ -757,6 +766,13 @@ class OverflowReporter implements OverflowHandler {
     this.connection.readyChanged(ready);
   }
 }
+
+const NO_DROPS: Readonly<Record<OverflowPolicy, number>> = Object.freeze({
+  'drop-newest': 0,
+  'drop-oldest': 0,
+  close: 0,
+  error: 0,
+});
 
 const kConnection = Symbol('rxws.connection');
 const WS_OPEN = 1;

@@ -47,15 +47,17 @@ export function writeHeader(
 /**
  * Encodes one frame. Text is encoded straight into the frame buffer; a payload up to
  * `COPY_LIMIT` bytes is copied behind its header, so the frame is one buffer; a larger one comes
- * back as `[header, payload]`, not copied.
+ * back as `[header, payload]`, not copied. `byteLength`, when the caller has measured a string
+ * already, saves measuring it again.
  */
 export function encodeFrame(
   opcode: number,
   payload: string | Buffer,
   fin = true,
+  byteLength?: number,
 ): Buffer | [Buffer, Buffer] {
   if (typeof payload === 'string') {
-    const length = Buffer.byteLength(payload);
+    const length = byteLength ?? Buffer.byteLength(payload);
     const frame = Buffer.allocUnsafe(headerLength(length) + length);
     const at = writeHeader(frame, opcode, length, fin);
     frame.write(payload, at, 'utf8');

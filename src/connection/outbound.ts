@@ -137,15 +137,15 @@ export class Outbound {
 
   /** Sends one whole message, now or once the socket drains; `cb` follows ws's send callback. */
   send(data: Buffer | string, binary: boolean, cb?: WriteCallback): QueuedSend {
+    const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     if (this.heldHead === this.held.length && this.socket.writableLength < this.highWaterMark) {
-      this.handOff(data, binary, cb);
+      this.handOff(data, binary, cb, bytes);
       if (this.socket.writableLength >= this.highWaterMark) {
         this.setReady(false);
         this.waitForDrain();
       }
       return SENT;
     }
-    const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     const item: Held = { data, binary, cb, cancelled: false, bytes };
     this.setReady(false);
     if (!this.admit(item)) return SENT;
@@ -235,7 +235,7 @@ export class Outbound {
       const item = held[this.heldHead++];
       if (item.cancelled) continue;
       this.queuedBytes -= item.bytes;
-      this.handOff(item.data, item.binary, item.cb);
+      this.handOff(item.data, item.binary, item.cb, item.bytes);
     }
     if (this.heldHead === held.length) {
       held.length = 0;
@@ -255,9 +255,15 @@ export class Outbound {
     this.overflow?.readyChanged(ready);
   }
 
-  private handOff(data: Buffer | string, binary: boolean, cb: WriteCallback | undefined): void {
+  /** Writes one frame; `bytes` is the payload's length in bytes, measured once by the caller. */
+  private handOff(
+    data: Buffer | string,
+    binary: boolean,
+    cb: WriteCallback | undefined,
+    bytes: number,
+  ): void {
     this.messagesOut++;
-    this.bytesOut += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    this.bytesOut += bytes;
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
@@ -276,7 +282,7 @@ export class Outbound {
     // One write per frame (ws makes two: header, then payload), and text is encoded straight
     // into the frame. Everything goes through socket.write(), in order with ws's own control
     // frames (pongs, close).
-    const frame = encodeFrame(binary ? Opcode.BINARY : Opcode.TEXT, data);
+    const frame = encodeFrame(binary ? Opcode.BINARY : Opcode.TEXT, data, true, bytes);
     if (Array.isArray(frame)) {
       this.socket.write(frame[0]);
       this.socket.write(frame[1], cb);
