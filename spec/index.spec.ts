@@ -17,6 +17,8 @@ describe('rxws public API', () => {
         'RxwsServer',
         'SendError',
         'allowedClients',
+        'flowControl',
+        'followReadyToSend',
         'createServer',
         'isValidCloseCode',
       ].sort(),

@@ -15,7 +15,7 @@ export type {
   SendOptions,
 } from './connection/connection';
 export { CloseCode, isValidCloseCode } from './connection/close-codes';
-export type { OverflowPolicy, QueueLimit } from './connection/outbound';
+export type { OverflowPolicy, QueueLimit } from './util/hold-queue';
 export { allowedClients } from './operators/allowed-clients';
 export type { RefusableRequest } from './operators/allowed-clients';
 export type { ConnectionRequest, ConnectionRequestInfo } from './transport/connection-request';
@@ -45,3 +45,7 @@ export {
   SendError,
 } from './errors';
 export type { RxwsErrorCode, RxwsErrorDetails } from './errors';
+export { followReadyToSend } from './operators/follow-ready-to-send';
+export type { FollowReadyToSendOptions } from './operators/follow-ready-to-send';
+export { flowControl } from './operators/flow-control';
+export type { FlowControlOptions, Pausable } from './operators/flow-control';

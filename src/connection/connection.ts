@@ -475,13 +475,21 @@ export class Connection {
   }
 
   /** @internal one send dropped or refused by the overflow policy. */
-  overflowed(policy: OverflowPolicy, bytes: number, fromSink: boolean): void {
+  overflowed(
+    policy: OverflowPolicy,
+    bytes: number,
+    fromSink: boolean,
+    queue?: { readonly length: number; readonly bytes: number },
+  ): void {
     const drops = (this.drops ??= { ...NO_DROPS });
     drops[policy]++;
+    const where = queue
+      ? `followReadyToSend queue full (${queue.length} values, ${queue.bytes} bytes)`
+      : `send queue full (${this.outbound.queued} messages, ${this.outbound.queuedBytes} bytes)`;
     this.ctx.logger.log({
       level: 1,
       type: 'dropped',
-      message: `connection ${this.id}: send queue full (${this.outbound.queued} messages, ${this.outbound.queuedBytes} bytes); ${policy}: ${bytes} bytes ${policy === 'drop-oldest' ? 'dropped from the queue' : 'not sent'}`,
+      message: `connection ${this.id}: ${where}; ${policy}: ${bytes} bytes ${policy === 'drop-oldest' ? 'dropped from the queue' : 'not sent'}`,
       connectionId: this.id,
       code:
         policy === 'drop-newest' || policy === 'drop-oldest' ? 'ERR_DROPPED' : 'ERR_WOULD_BLOCK',

@@ -1,29 +1,19 @@
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { Opcode, encodeFrame } from './frame';
+import { HoldQueue, type Held, type OverflowPolicy, type QueueLimit } from '../util/hold-queue';
 
 /** Called once a frame has been written to the socket, or with the error that stopped it. */
 export type WriteCallback = (err?: Error | null) => void;
 
 /** A send waiting in the queue until the socket's buffer drains. */
-interface Held {
+interface Pending {
   data: Buffer | string;
   binary: boolean;
   cb: WriteCallback | undefined;
-  cancelled: boolean;
-  bytes: number;
 }
 
-/** What happens to a send that would grow the queue past its bound. */
-export type OverflowPolicy = 'drop-newest' | 'drop-oldest' | 'close' | 'error';
-
-/** The bound of a connection's send queue: sends waiting behind the socket's buffer. */
-export interface QueueLimit {
-  /** Payload bytes the queue may hold. */
-  readonly bytes: number;
-  /** Messages the queue may hold. */
-  readonly messages: number;
-}
+export type { OverflowPolicy, QueueLimit };
 
 /** How the connection learns about its queue: overflows (to count, log, report, close) and ReadyToSend edges. */
 export interface OverflowHandler {
@@ -84,8 +74,7 @@ function uncorkAll(): void {
  * halved ping-pong throughput). See https://nodejs.org/api/stream.html#writablecork.
  */
 export class Outbound {
-  private readonly held: Held[] = [];
-  private heldHead = 0;
+  private readonly queue: HoldQueue<Pending>;
   /** @internal the socket is corked until the next tick. */
   corked = false;
   private waitingForDrain = false;
@@ -96,16 +85,9 @@ export class Outbound {
   /** Called after each drain that let held sends move: progress for send timeouts. */
   onProgress: (() => void) | undefined;
   private _ready = true;
-  /** Payload bytes waiting in the queue. */
-  queuedBytes = 0;
-  /** The most payload bytes the queue has held. */
-  peakQueuedBytes = 0;
   /** Payload bytes and messages handed to the socket. */
   bytesOut = 0;
   messagesOut = 0;
-  /** The queue's bound and what happens past it; set by the connection. */
-  limit: QueueLimit = { bytes: Infinity, messages: Infinity };
-  policy: OverflowPolicy = 'error';
   overflow: OverflowHandler | undefined;
 
   constructor(
@@ -115,6 +97,37 @@ export class Outbound {
   ) {
     (socket as OwnedSocket)[kOutbound] = this;
     this.direct = ws.extensions === '';
+    this.queue = new HoldQueue<Pending>((held, policy, evicted) =>
+      this.dropped(held, policy, evicted),
+    );
+  }
+
+  /** The queue's bound; set by the connection. */
+  get limit(): QueueLimit {
+    return this.queue.limit;
+  }
+
+  set limit(limit: QueueLimit) {
+    this.queue.limit = limit;
+  }
+
+  /** What happens to a send past the bound; set by the connection. */
+  get policy(): OverflowPolicy {
+    return this.queue.policy;
+  }
+
+  set policy(policy: OverflowPolicy) {
+    this.queue.policy = policy;
+  }
+
+  /** Payload bytes waiting in the queue. */
+  get queuedBytes(): number {
+    return this.queue.bytes;
+  }
+
+  /** The most payload bytes the queue has held. */
+  get peakQueuedBytes(): number {
+    return this.queue.peakBytes;
   }
 
   /**
@@ -127,7 +140,7 @@ export class Outbound {
 
   /** Number of sends waiting in the queue. */
   get queued(): number {
-    return this.held.length - this.heldHead;
+    return this.queue.length;
   }
 
   /** Bytes in the socket's write buffer, not counting the queue. */
@@ -138,7 +151,7 @@ export class Outbound {
   /** Sends one whole message, now or once the socket drains; `cb` follows ws's send callback. */
   send(data: Buffer | string, binary: boolean, cb?: WriteCallback): QueuedSend {
     const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-    if (this.heldHead === this.held.length && this.socket.writableLength < this.highWaterMark) {
+    if (this.queue.length === 0 && this.socket.writableLength < this.highWaterMark) {
       this.handOff(data, binary, cb, bytes);
       if (this.socket.writableLength >= this.highWaterMark) {
         this.setReady(false);
@@ -146,79 +159,36 @@ export class Outbound {
       }
       return SENT;
     }
-    const item: Held = { data, binary, cb, cancelled: false, bytes };
     this.setReady(false);
-    if (!this.admit(item)) return SENT;
-    this.held.push(item);
-    this.queuedBytes += bytes;
-    if (this.queuedBytes > this.peakQueuedBytes) this.peakQueuedBytes = this.queuedBytes;
+    const held = this.queue.offer({ data, binary, cb }, bytes);
+    if (!held) return SENT;
     this.waitForDrain();
-    return {
-      withdraw: () => {
-        if (item.cancelled || this.held.indexOf(item) < this.heldHead) return false;
-        item.cancelled = true;
-        this.queuedBytes -= item.bytes;
-        return true;
-      },
-    };
+    return { withdraw: () => this.queue.withdraw(held) };
   }
 
-  /**
-   * Applies the overflow policy to a send that must wait. False when the send is not queued
-   * (dropped, refused, or the connection closes).
-   */
-  private admit(item: Held): boolean {
-    const fits = (): boolean =>
-      this.queued + 1 <= this.limit.messages && this.queuedBytes + item.bytes <= this.limit.bytes;
-    if (fits()) return true;
+  /** A send the overflow policy did not keep: fail its callback and tell the connection. */
+  private dropped(held: Held<Pending>, policy: OverflowPolicy, evicted: boolean): void {
     const handler = this.overflow;
-    const policy = this.policy;
-    // A message larger than the whole bound could never fit: it is dropped itself, and nothing
-    // queued is evicted for it.
-    const couldFit = item.bytes <= this.limit.bytes && this.limit.messages >= 1;
-    if (policy === 'drop-oldest' && couldFit) {
-      // Make room from the front.
-      while (!fits() && this.heldHead < this.held.length) {
-        const oldest = this.held[this.heldHead++];
-        if (oldest.cancelled) continue;
-        this.queuedBytes -= oldest.bytes;
-        oldest.cancelled = true;
-        oldest.cb?.(handler?.error('ERR_DROPPED'));
-        handler?.dropped('drop-oldest', oldest.bytes, oldest.cb === undefined);
-      }
-      if (fits()) return true;
+    const cb = held.value.cb;
+    if (cb) {
+      const err = handler?.error(
+        policy === 'drop-newest' || policy === 'drop-oldest' ? 'ERR_DROPPED' : 'ERR_WOULD_BLOCK',
+      );
+      // A new send's callback is called later, as ws calls its callbacks: never inside send().
+      if (evicted) cb(err);
+      else process.nextTick(cb, err);
     }
-    const code =
-      policy === 'drop-newest' || policy === 'drop-oldest' ? 'ERR_DROPPED' : 'ERR_WOULD_BLOCK';
-    if (item.cb) {
-      const err = handler?.error(code);
-      const cb = item.cb;
-      process.nextTick(() => cb(err));
-    }
-    handler?.dropped(
-      policy === 'drop-oldest' ? 'drop-newest' : policy,
-      item.bytes,
-      item.cb === undefined,
-    );
-    return false;
+    handler?.dropped(policy, held.bytes, cb === undefined);
   }
 
   /** Fails every queued send with the error `makeError()` returns, and empties the queue. */
   failQueued(makeError: () => Error): number {
-    let failed = 0;
-    const items = this.held.splice(0);
+    const items = this.queue.clear();
     // Made only when something is queued: an Error captures a stack trace, costly per close.
-    const err = items.length > this.heldHead ? makeError() : undefined;
-    for (let i = this.heldHead; i < items.length; i++) {
-      const item = items[i];
-      if (item.cancelled) continue;
-      failed++;
-      item.cb?.(err);
-    }
-    this.heldHead = 0;
-    this.queuedBytes = 0;
+    const err = items.length > 0 ? makeError() : undefined;
+    for (const held of items) held.value.cb?.(err);
     this.notifyEmpty();
-    return failed;
+    return items.length;
   }
 
   /** Resolves once the queue is empty (at once when it is), or once `failQueued()` empties it. */
@@ -230,16 +200,12 @@ export class Outbound {
   /** @internal Moves queued sends to the socket while it is below the high-water mark. */
   flush(): void {
     this.waitingForDrain = false;
-    const held = this.held;
-    while (this.heldHead < held.length && this.socket.writableLength < this.highWaterMark) {
-      const item = held[this.heldHead++];
-      if (item.cancelled) continue;
-      this.queuedBytes -= item.bytes;
-      this.handOff(item.data, item.binary, item.cb, item.bytes);
+    const queue = this.queue;
+    while (queue.length > 0 && this.socket.writableLength < this.highWaterMark) {
+      const held = queue.shift()!;
+      this.handOff(held.value.data, held.value.binary, held.value.cb, held.bytes);
     }
-    if (this.heldHead === held.length) {
-      held.length = 0;
-      this.heldHead = 0;
+    if (queue.length === 0) {
       this.notifyEmpty();
       if (this.socket.writableLength < this.highWaterMark) this.setReady(true);
       else if (!this.socket.destroyed) this.waitForDrain();
