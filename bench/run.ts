@@ -24,6 +24,12 @@ import type {
   ToServer,
 } from './lib/protocol';
 import { loadUws } from './lib/uws';
+import {
+  backpressureCases,
+  runBackpressureCase,
+  type BackpressureResult,
+  type BackpressureScenario,
+} from './backpressure';
 import { max, median, min } from './lib/stats';
 
 interface Case {
@@ -155,14 +161,15 @@ const optionValues = new Set([
   profileDir,
   onlyCase,
 ]);
-const chosen = args.filter((a) => !a.startsWith('--') && !optionValues.has(a)) as ScenarioName[];
+const chosen = args.filter((a) => !a.startsWith('--') && !optionValues.has(a));
+const names = [...Object.keys(all), ...Object.keys(backpressureCases)];
 for (const name of chosen) {
-  if (!(name in all)) {
-    console.error(`unknown scenario "${name}"; choose from ${Object.keys(all).join(', ')}`);
+  if (!names.includes(name)) {
+    console.error(`unknown scenario "${name}"; choose from ${names.join(', ')}`);
     process.exit(2);
   }
 }
-const selected = chosen.length ? chosen : (Object.keys(all) as ScenarioName[]);
+const selected = chosen.length ? chosen : names;
 const warmupMs = quick ? 100 : 1000;
 const measureMs = quick ? 300 : 3000;
 const runTimeoutMs = quick ? 30_000 : 120_000;
@@ -422,7 +429,11 @@ async function main(): Promise<void> {
   );
   if (!uws.ok) console.log(`uWebSockets.js skipped: ${uws.reason}`);
   for (const name of selected) {
-    const scenario = all[name];
+    if (name in backpressureCases) {
+      await runMemoryProof(name as BackpressureScenario);
+      continue;
+    }
+    const scenario = all[name as ScenarioName];
     const targets = scenario.targets.filter(
       (t) => (t !== 'uws' || uws.ok) && (!onlyTargets || onlyTargets.includes(t)),
     );
@@ -450,7 +461,7 @@ async function main(): Promise<void> {
       // One unrecorded warm-up round, then measured rounds; each round runs every target (A B A B ...).
       for (let round = quick ? 1 : 0; round <= runs; round++) {
         for (const t of targets) {
-          const r = await runOnce(name, c, t, round);
+          const r = await runOnce(name as ScenarioName, c, t, round);
           if (round > 0) results.push(r);
         }
       }
@@ -471,6 +482,87 @@ async function main(): Promise<void> {
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`  written to ${file}`);
   }
+}
+
+const MiB = 1024 * 1024;
+const mib = (bytes: number): string => (bytes / MiB).toFixed(1);
+
+/** A backpressure memory proof: each case `runs` times; peak RSS growth, median and max. */
+async function runMemoryProof(name: BackpressureScenario): Promise<void> {
+  const cases = backpressureCases[name].filter(
+    (c) => !onlyTargets || onlyTargets.includes(c.target),
+  );
+  console.log(`\n${name}: peak server RSS growth (MiB) over ${runs} run(s) per case`);
+  const env = {
+    ...process.env,
+    ...(native ? {} : { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' }),
+  };
+  const results: BackpressureResult[] = [];
+  const failures: string[] = [];
+  for (let round = 1; round <= runs; round++) {
+    for (const c of cases) {
+      try {
+        results.push(await runBackpressureCase(name, c, quick, env));
+      } catch (err) {
+        failures.push(`${c.name}: ${(err as Error).message}`);
+      }
+    }
+  }
+  const summary: Record<string, unknown> = {};
+  for (const c of cases) {
+    const rs = results.filter((r) => r.case === c.name);
+    if (rs.length === 0) {
+      console.log(`  ${c.name} | failed: ${failures.find((f) => f.startsWith(c.name)) ?? '?'}`);
+      continue;
+    }
+    const growth = rs.map((r) => r.peakRssGrowth);
+    const last = rs[rs.length - 1];
+    const row = {
+      medianGrowthMiB: Number(mib(median(growth))),
+      maxGrowthMiB: Number(mib(max(growth))),
+      boundMiB: last.bound === undefined ? undefined : Number(mib(last.bound)),
+      withinBound: last.bound === undefined ? undefined : max(growth) < last.bound,
+      pushedMessages: last.pushedMessages,
+      sentMessages: last.sentMessages,
+      drops: last.drops,
+      closeCode: last.closeCode,
+      receivedMessages: last.receivedMessages,
+      handledMessages: last.handledMessages,
+      timesPaused: last.timesPaused,
+      clientBufferedMiB:
+        last.clientBufferedAmount === undefined
+          ? undefined
+          : Number(mib(last.clientBufferedAmount)),
+    };
+    summary[c.name] = row;
+    const details = Object.entries(row)
+      .filter(([k, v]) => v !== undefined && !k.endsWith('GrowthMiB'))
+      .map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+      .join(', ');
+    console.log(
+      `  ${c.name} | median ${row.medianGrowthMiB} MiB, max ${row.maxGrowthMiB} MiB | ${details}`,
+    );
+  }
+  const file = join(outDir, `${name}.json`);
+  writeFileSync(
+    file,
+    `${JSON.stringify(
+      {
+        scenario: name,
+        quick,
+        node: process.version,
+        commit: gitCommit(),
+        date: new Date().toISOString(),
+        parameters: { runs, totalBytes: quick ? 64 * MiB : 1024 * MiB },
+        summary,
+        failures,
+        runs: results,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`  written to ${file}`);
 }
 
 main().catch((err: Error) => {

@@ -103,3 +103,17 @@ describe('HoldQueue', () => {
     expect(q.shift()?.value).toBe('9999');
   });
 });
+
+describe('HoldQueue memory', () => {
+  it('keeps no reference to a value once it has left the queue', () => {
+    const q = new HoldQueue<object>(
+      () => undefined,
+      { bytes: Infinity, messages: 2 },
+      'drop-oldest',
+    );
+    for (let i = 0; i < 10; i++) q.offer({ i }, 1);
+    const slots = (q as unknown as { items: unknown[] }).items;
+    // Only the two queued values are still held by the queue's array.
+    expect(slots.filter((s) => s !== undefined)).toHaveLength(2);
+  });
+});

@@ -41,7 +41,8 @@ const UNBOUNDED: QueueLimit = Object.freeze({ bytes: Infinity, messages: Infinit
  *   closed connection, an errored stream) is the owner's business.
  */
 export class HoldQueue<T> {
-  private items: Held<T>[] = [];
+  // Taken slots are cleared at once: a queue that stays full must not keep what left it.
+  private items: Array<Held<T> | undefined> = [];
   private head = 0;
   private live = 0;
   /** Bytes of the values queued now. */
@@ -84,8 +85,9 @@ export class HoldQueue<T> {
   shift(): Held<T> | undefined {
     const items = this.items;
     while (this.head < items.length) {
-      const held = items[this.head++];
-      if (held.cancelled) continue;
+      const held = items[this.head];
+      items[this.head++] = undefined;
+      if (!held || held.cancelled) continue;
       this.taken(held);
       if (this.live === 0) this.reset();
       else if (this.head > 1024 && this.head * 2 > items.length) this.compact();
@@ -105,7 +107,9 @@ export class HoldQueue<T> {
 
   /** Empties the queue; returns the values it held, oldest first. */
   clear(): Held<T>[] {
-    const rest = this.items.slice(this.head).filter((held) => !held.cancelled);
+    const rest = this.items
+      .slice(this.head)
+      .filter((held): held is Held<T> => held !== undefined && !held.cancelled);
     for (const held of rest) held.cancelled = true;
     this.reset();
     this.live = 0;

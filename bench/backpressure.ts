@@ -1,0 +1,377 @@
+/**
+ * Memory proofs for backpressure, next to bare ws doing the same naive thing. Each run is a
+ * server process and a client process (pinned to their own cores when taskset exists); the
+ * server samples its RSS every 10 ms and reports the peak over its baseline.
+ *
+ * slow-reader: the app pushes `total` bytes (64 KiB messages, each a fresh Buffer, as an app
+ *   producing data makes them) through `conn.sink` at a client that reads 1 KiB/s; rxws once
+ *   per overflow policy (maxQueue 8 MiB), bare ws with `ws.send()` in the same loop.
+ * slow-consumer: a ws client sends `total` bytes (64 KiB messages) as fast as it can to an app
+ *   that handles 10 messages/s; rxws through `flowControl(conn, ..., { highWaterMark: 16 })`,
+ *   bare ws with the naive `ws.on('message')` handler queueing the work.
+ *
+ * Used by run.ts (`npm run bench -- slow-reader slow-consumer`); this file is also the process
+ * entry for both roles (`tsx bench/backpressure.ts server|client <json>`).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { createRequire } from 'node:module';
+import WebSocket, { WebSocketServer } from 'ws';
+import { upgradeRequest } from './lib/frames';
+
+const MiB = 1024 * 1024;
+const CHUNK = 64 * 1024;
+
+export type BackpressureScenario = 'slow-reader' | 'slow-consumer';
+
+/** One side of a memory proof. */
+export interface BackpressureCase {
+  name: string;
+  target: 'rxws' | 'ws';
+  overflow?: 'drop-newest' | 'drop-oldest' | 'close' | 'error';
+}
+
+interface RoleSpec {
+  scenario: BackpressureScenario;
+  target: 'rxws' | 'ws';
+  overflow?: string;
+  total: number;
+  durationMs: number;
+  port?: number;
+}
+
+/** What a server reports at the end of a run. */
+export interface BackpressureResult {
+  case: string;
+  target: string;
+  overflow?: string;
+  totalBytes: number;
+  baselineRss: number;
+  peakRssGrowth: number;
+  /** The bound the issue holds rxws to: maxQueue.bytes + 8 MiB (slow-reader only). */
+  bound?: number;
+  pushedMessages?: number;
+  sentMessages?: number;
+  drops?: Record<string, number>;
+  closeCode?: number;
+  receivedMessages?: number;
+  handledMessages?: number;
+  timesPaused?: number;
+  clientBufferedAmount?: number;
+  elapsedMs: number;
+}
+
+export const backpressureCases: Record<BackpressureScenario, BackpressureCase[]> = {
+  'slow-reader': [
+    { name: 'rxws error', target: 'rxws', overflow: 'error' },
+    { name: 'rxws drop-newest', target: 'rxws', overflow: 'drop-newest' },
+    { name: 'rxws drop-oldest', target: 'rxws', overflow: 'drop-oldest' },
+    { name: 'rxws close', target: 'rxws', overflow: 'close' },
+    { name: 'ws naive send loop', target: 'ws' },
+  ],
+  'slow-consumer': [
+    { name: 'rxws flowControl', target: 'rxws' },
+    { name: 'ws naive handler', target: 'ws' },
+  ],
+};
+
+// ---------------------------------------------------------------------------------------------
+// Orchestration (called by run.ts)
+
+/** Runs one case: a server process and a client process; resolves with the server's report. */
+export async function runBackpressureCase(
+  scenario: BackpressureScenario,
+  c: BackpressureCase,
+  quick: boolean,
+  env: NodeJS.ProcessEnv,
+): Promise<BackpressureResult> {
+  const spec: RoleSpec = {
+    scenario,
+    target: c.target,
+    overflow: c.overflow,
+    total: quick ? 64 * MiB : 1024 * MiB,
+    durationMs: quick ? 1000 : 5000,
+  };
+  const server = startRole('server', spec, 0, env);
+  let client: ChildProcess | undefined;
+  const killer = setTimeout(() => {
+    server.kill('SIGKILL');
+    client?.kill('SIGKILL');
+  }, 120_000);
+  try {
+    const { port } = await nextMessage<{ port: number }>(server, 'listening');
+    client = startRole('client', { ...spec, port }, 1, env);
+    const report = await nextMessage<BackpressureResult>(server, 'result');
+    const clientReport = nextMessage<{ bufferedAmount?: number }>(client, 'client-report');
+    client.send({ type: 'report' });
+    const { bufferedAmount } = await clientReport;
+    return { ...report, case: c.name, clientBufferedAmount: bufferedAmount };
+  } finally {
+    clearTimeout(killer);
+    server.kill('SIGKILL');
+    client?.kill('SIGKILL');
+  }
+}
+
+const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+
+function startRole(
+  role: 'server' | 'client',
+  spec: RoleSpec,
+  core: number,
+  env: NodeJS.ProcessEnv,
+): ChildProcess {
+  const argv = [
+    process.execPath,
+    '--import',
+    'tsx',
+    '--expose-gc',
+    __filename,
+    role,
+    JSON.stringify(spec),
+  ];
+  const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
+  return hasTaskset
+    ? spawn('taskset', ['-c', String(core), ...argv], { stdio, env })
+    : spawn(argv[0], argv.slice(1), { stdio, env });
+}
+
+function nextMessage<T>(child: ChildProcess, type: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: { type: string; message?: string }): void => {
+      if (m.type !== type && m.type !== 'error') return;
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      if (m.type === 'error') reject(new Error(m.message));
+      else resolve(m as T);
+    };
+    const onExit = (code: number | null): void => {
+      child.off('message', onMessage);
+      reject(new Error(`process exited (${code}) before sending ${type}`));
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The processes
+
+const send = (m: object): void => void process.send?.(m);
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Samples RSS every 10 ms from `start()`; `peak` is the highest seen. */
+class RssSampler {
+  baseline = 0;
+  peak = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  start(): void {
+    (globalThis as { gc?: () => void }).gc?.();
+    this.baseline = process.memoryUsage.rss();
+    this.peak = this.baseline;
+    this.timer = setInterval(() => this.sample(), 10);
+  }
+
+  sample(): void {
+    const rss = process.memoryUsage.rss();
+    if (rss > this.peak) this.peak = rss;
+  }
+
+  stop(): number {
+    clearInterval(this.timer);
+    this.sample();
+    return this.peak - this.baseline;
+  }
+}
+
+/**
+ * A fresh 64 KiB message, as an app producing data makes it. Every 32 messages (2 MiB) the
+ * producer collects its garbage (both targets alike), so that peak RSS shows what the server
+ * retains rather than dropped buffers V8 has not collected yet.
+ */
+function chunk(i: number): Buffer {
+  if (i % 32 === 31) (globalThis as { gc?: () => void }).gc?.();
+  return Buffer.allocUnsafe(CHUNK).fill(i & 0xff);
+}
+
+async function slowReaderServer(spec: RoleSpec): Promise<void> {
+  const messages = spec.total / CHUNK;
+  const sampler = new RssSampler();
+  const started = Date.now();
+  if (spec.target === 'rxws') {
+    const { createServer } = createRequire(__filename)('../dist') as typeof import('../src');
+    const server = createServer({
+      host: '127.0.0.1',
+      port: 0,
+      logLevel: 0,
+      overflow: spec.overflow as 'error',
+      maxQueue: { bytes: 8 * MiB },
+    });
+    server.errors$.subscribe(() => undefined);
+    server.connections$.subscribe((conn) => {
+      void (async () => {
+        sampler.start();
+        let pushed = 0;
+        // The app's loop: push everything, letting the event loop run every 16 messages.
+        for (let i = 0; i < messages && conn.connected; i++) {
+          conn.sink.next(chunk(i));
+          pushed++;
+          if (i % 16 === 15) await pause(0);
+        }
+        await pause(spec.durationMs);
+        const growth = sampler.stop();
+        const stats = conn.stats;
+        const closed = conn.connected ? undefined : await conn.disconnect();
+        send({
+          type: 'result',
+          target: 'rxws',
+          overflow: spec.overflow,
+          totalBytes: spec.total,
+          baselineRss: sampler.baseline,
+          peakRssGrowth: growth,
+          bound: 16 * MiB,
+          pushedMessages: pushed,
+          sentMessages: stats.messagesOut,
+          drops: stats.drops,
+          closeCode: closed?.code,
+          elapsedMs: Date.now() - started,
+        });
+      })();
+    });
+    const { port } = await server.listen();
+    send({ type: 'listening', port });
+    return;
+  }
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  wss.on('connection', (ws) => {
+    ws.on('error', () => undefined);
+    void (async () => {
+      sampler.start();
+      let pushed = 0;
+      for (let i = 0; i < messages; i++) {
+        ws.send(chunk(i));
+        pushed++;
+        if (i % 16 === 15) await pause(0);
+      }
+      await pause(spec.durationMs);
+      send({
+        type: 'result',
+        target: 'ws',
+        totalBytes: spec.total,
+        baselineRss: sampler.baseline,
+        peakRssGrowth: sampler.stop(),
+        pushedMessages: pushed,
+        elapsedMs: Date.now() - started,
+      });
+    })();
+  });
+  await new Promise((r) => wss.once('listening', r));
+  send({ type: 'listening', port: (wss.address() as { port: number }).port });
+}
+
+/** A raw client that completes the handshake, then reads 1 KiB per second. */
+async function slowReaderClient(spec: RoleSpec): Promise<void> {
+  const socket = connect({ port: spec.port!, host: '127.0.0.1' });
+  socket.write(upgradeRequest(spec.port!));
+  await new Promise((r) => socket.once('data', r));
+  socket.pause();
+  process.on('message', () => send({ type: 'client-report' }));
+  const started = Date.now();
+  // Bounded: stops after the server's push and wait have surely ended.
+  while (Date.now() - started < 60_000 && !socket.destroyed) {
+    socket.read(1024);
+    await pause(1000);
+  }
+  socket.destroy();
+}
+
+async function slowConsumerServer(spec: RoleSpec): Promise<void> {
+  const sampler = new RssSampler();
+  const started = Date.now();
+  const handle = (): Promise<void> => pause(100); // 10 messages per second
+  const finish = (extra: Partial<BackpressureResult>): void => {
+    send({
+      type: 'result',
+      target: spec.target,
+      totalBytes: spec.total,
+      baselineRss: sampler.baseline,
+      peakRssGrowth: sampler.stop(),
+      elapsedMs: Date.now() - started,
+      ...extra,
+    });
+  };
+  if (spec.target === 'rxws') {
+    const { createServer, flowControl } = createRequire(__filename)(
+      '../dist',
+    ) as typeof import('../src');
+    const server = createServer({ host: '127.0.0.1', port: 0, logLevel: 0, maxPayload: 2 * MiB });
+    server.connections$.subscribe((conn) => {
+      sampler.start();
+      let handled = 0;
+      conn.messages$
+        .pipe(flowControl(conn, () => handle(), { highWaterMark: 16 }))
+        .subscribe(() => handled++);
+      setTimeout(() => {
+        const stats = conn.stats;
+        finish({
+          receivedMessages: stats.messagesIn,
+          handledMessages: handled,
+          timesPaused: stats.timesPaused,
+        });
+      }, spec.durationMs);
+    });
+    const { port } = await server.listen();
+    send({ type: 'listening', port });
+    return;
+  }
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  wss.on('connection', (ws) => {
+    ws.on('error', () => undefined);
+    sampler.start();
+    let received = 0;
+    let handled = 0;
+    // The naive handler: each message's work is chained; nothing slows the client down.
+    let work = Promise.resolve();
+    ws.on('message', (data: Buffer) => {
+      received++;
+      work = work.then(() => handle().then(() => void (handled += data.length > 0 ? 1 : 0)));
+    });
+    setTimeout(
+      () => finish({ receivedMessages: received, handledMessages: handled }),
+      spec.durationMs,
+    );
+  });
+  await new Promise((r) => wss.once('listening', r));
+  send({ type: 'listening', port: (wss.address() as { port: number }).port });
+}
+
+/** A ws client that sends everything as fast as it can; reports its bufferedAmount at the end. */
+async function slowConsumerClient(spec: RoleSpec): Promise<void> {
+  const ws = new WebSocket(`ws://127.0.0.1:${spec.port}`);
+  ws.on('error', () => undefined);
+  await new Promise((r) => ws.once('open', r));
+  const messages = spec.total / CHUNK;
+  const payload = Buffer.alloc(CHUNK, 0x61);
+  for (let i = 0; i < messages; i++) {
+    ws.send(payload);
+    if (i % 64 === 63) await pause(0);
+  }
+  process.on('message', () => {
+    send({ type: 'client-report', bufferedAmount: ws.bufferedAmount });
+    ws.terminate();
+  });
+}
+
+if (require.main === module) {
+  const [role, json] = process.argv.slice(2);
+  const spec = JSON.parse(json) as RoleSpec;
+  const roles = {
+    'slow-reader': { server: slowReaderServer, client: slowReaderClient },
+    'slow-consumer': { server: slowConsumerServer, client: slowConsumerClient },
+  };
+  roles[spec.scenario][role as 'server' | 'client'](spec).catch((err: Error) => {
+    send({ type: 'error', message: err.message });
+    process.exit(1);
+  });
+}
