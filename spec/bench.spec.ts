@@ -64,5 +64,25 @@ describe('npm run bench -- --quick', () => {
         expect(Number.isFinite(c.summary.ws.rxwsRatio)).toBe(true);
       }
     }
-  }, 180_000);
+
+    // The memory proofs: every case ran and reported a peak RSS growth.
+    const proofs: Record<string, string[]> = {
+      'slow-reader': [
+        'rxws error',
+        'rxws drop-newest',
+        'rxws drop-oldest',
+        'rxws close',
+        'ws naive send loop',
+      ],
+      'slow-consumer': ['rxws flowControl', 'ws naive handler'],
+    };
+    for (const [scenario, cases] of Object.entries(proofs)) {
+      const report = JSON.parse(readFileSync(join(out, `${scenario}.json`), 'utf8'));
+      expect({ scenario, failures: report.failures }).toEqual({ scenario, failures: [] });
+      expect(Object.keys(report.summary)).toEqual(cases);
+      for (const name of cases) {
+        expect(Number.isFinite(report.summary[name].medianGrowthMiB)).toBe(true);
+      }
+    }
+  }, 240_000);
 });
