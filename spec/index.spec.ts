@@ -17,6 +17,7 @@ describe('rxws public API', () => {
         'RxwsServer',
         'SendError',
         'allowedClients',
+        'bufferMessage',
         'flowControl',
         'followReadyToSend',
         'createServer',

@@ -49,3 +49,5 @@ export { followReadyToSend } from './operators/follow-ready-to-send';
 export type { FollowReadyToSendOptions } from './operators/follow-ready-to-send';
 export { flowControl } from './operators/flow-control';
 export type { FlowControlOptions, Pausable } from './operators/flow-control';
+export { bufferMessage } from './operators/buffer-message';
+export type { BufferMessageOptions, FragmentLike } from './operators/buffer-message';

@@ -69,8 +69,38 @@ export interface ServerOptions {
    * drop is counted in `conn.stats` and logged. Default `'error'`; `conn.overflow` changes it.
    */
   overflow?: OverflowPolicy;
-  /** Largest message accepted, in bytes; over it the connection closes with 1009. Default 104857600 (100 MiB). */
+  /**
+   * Largest message rxws reassembles, in bytes; over it the connection closes with 1009.
+   * Default 104857600 (100 MiB). With `bufferMessage: false` it bounds only what is reassembled
+   * (`conn.messages$`), not what is streamed through `fragments$`.
+   */
   maxPayload?: number;
+  /**
+   * What the server-level `messages$` carries (IPWorks' BufferMessage): whole messages (true,
+   * the default) or each piece as it arrives, with `eom` on the last (false). With false, a
+   * message that nobody reassembles is never held in memory, whatever its size.
+   */
+  bufferMessage?: boolean;
+  /**
+   * Most pieces a message being reassembled may have; over it the connection closes with 1008.
+   * Default `maxPayload / 64` (1,638,400 for 100 MiB): a bound on bookkeeping only as tight as
+   * the memory bound justifies, so legitimate clients that fragment finely pass (ws's default of
+   * 16,384 fails 4 MiB sent in 64-byte fragments). 0: no count bound.
+   */
+  maxFragments?: number;
+  /**
+   * Largest frame payload rxws sends (IPWorks' MaxFrameSize): a longer message goes out as
+   * several frames of at most this many bytes (continuation frames), so pings and pongs can go
+   * between them. Default 0: no limit, one frame per message.
+   */
+  maxFrameSize?: number;
+  /** Negotiate permessage-deflate (RFC 7692) when a client offers it. Default false, as in `ws`. */
+  perMessageDeflate?: boolean;
+  /**
+   * Whether `sendStream()` destroys a Node stream it was given once the transfer ends, however
+   * it ends (IPWorks' CloseStreamAfterTransfer). Default true.
+   */
+  closeStreamAfterTransfer?: boolean;
   /** Most connections at once, open or being opened (MaxConnections). Default 1000. */
   maxConnections?: number;
   /** Allow-list of client addresses (AllowedClients); see `allowedClients()`. Default `[]`: everyone. */
@@ -124,6 +154,11 @@ export interface ResolvedOptions {
   readonly maxQueue: QueueLimit;
   readonly overflow: OverflowPolicy;
   readonly maxPayload: number;
+  readonly bufferMessage: boolean;
+  readonly maxFragments: number;
+  readonly maxFrameSize: number;
+  readonly perMessageDeflate: boolean;
+  readonly closeStreamAfterTransfer: boolean;
   readonly maxConnections: number;
   readonly allowedClients: readonly string[];
   readonly onConnectionRequest: ServerOptions['onConnectionRequest'];
@@ -153,6 +188,10 @@ export const DEFAULT_OPTIONS = Object.freeze({
   maxQueue: Object.freeze({ bytes: 8 * 1024 * 1024, messages: 10_000 }) as QueueLimit,
   overflow: 'error' as OverflowPolicy,
   maxPayload: 100 * 1024 * 1024,
+  bufferMessage: true,
+  maxFrameSize: 0,
+  perMessageDeflate: false,
+  closeStreamAfterTransfer: true,
   maxConnections: 1000,
   allowedClients: Object.freeze([]) as readonly string[],
   protocols: Object.freeze([]) as readonly string[],
@@ -175,6 +214,11 @@ const KNOWN = new Set<string>([
   'inBufferSize',
   'outBufferSize',
   'maxPayload',
+  'bufferMessage',
+  'maxFragments',
+  'maxFrameSize',
+  'perMessageDeflate',
+  'closeStreamAfterTransfer',
   'maxQueue',
   'overflow',
   'maxConnections',
@@ -371,6 +415,14 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     fail('path', 'a string starting with "/"', path);
   }
 
+  const maxPayload = integer(
+    o,
+    'maxPayload',
+    1,
+    Number.MAX_SAFE_INTEGER,
+    DEFAULT_OPTIONS.maxPayload,
+    'a positive integer',
+  );
   const resolved: ResolvedOptions = {
     host: host as string,
     port: integer(o, 'port', 0, 65535, DEFAULT_OPTIONS.port, 'an integer from 0 to 65535'),
@@ -397,13 +449,29 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     ),
     maxQueue,
     overflow,
-    maxPayload: integer(
+    maxPayload,
+    bufferMessage: bool(o, 'bufferMessage', DEFAULT_OPTIONS.bufferMessage),
+    maxFragments: integer(
       o,
-      'maxPayload',
-      1,
+      'maxFragments',
+      0,
       Number.MAX_SAFE_INTEGER,
-      DEFAULT_OPTIONS.maxPayload,
-      'a positive integer',
+      Math.floor(maxPayload / 64),
+      'a non-negative integer',
+    ),
+    maxFrameSize: integer(
+      o,
+      'maxFrameSize',
+      0,
+      Number.MAX_SAFE_INTEGER,
+      DEFAULT_OPTIONS.maxFrameSize,
+      'a non-negative integer',
+    ),
+    perMessageDeflate: bool(o, 'perMessageDeflate', DEFAULT_OPTIONS.perMessageDeflate),
+    closeStreamAfterTransfer: bool(
+      o,
+      'closeStreamAfterTransfer',
+      DEFAULT_OPTIONS.closeStreamAfterTransfer,
     ),
     maxConnections: integer(
       o,

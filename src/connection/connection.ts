@@ -14,6 +14,8 @@ import type { OpenRequest } from '../handshake/open-request';
 import type { Logger } from '../logs';
 import { CloseCode, assertCloseArgs, isValidCloseCode } from './close-codes';
 import { HotStream } from '../util/hot-stream';
+import { Reassembler } from '../operators/buffer-message';
+import type { RxwsWebSocket } from './receiver';
 import {
   Outbound,
   type OverflowHandler,
@@ -85,6 +87,11 @@ export interface ConnectionContext {
   readonly maxQueue: QueueLimit;
   readonly overflow: OverflowPolicy;
   readonly defaultTimeout: number;
+  readonly bufferMessage: boolean;
+  readonly maxPayload: number;
+  readonly maxFragments: number;
+  readonly maxFrameSize: number;
+  readonly closeStreamAfterTransfer: boolean;
   onMessage(message: Message): void;
   onError(error: RxwsError): void;
   onClose(connection: Connection, info: CloseInfo): void;
@@ -171,6 +178,12 @@ export class Connection {
   private _timeout: number;
   // Streams are made on first use: an idle connection should cost little memory.
   private messages: HotStream<Message> | undefined;
+  private fragments: HotStream<Message> | undefined;
+  private readonly reassembler: Reassembler;
+  /** A message has delivered pieces but not its last. */
+  private inMessage = false;
+  /** The current message goes to the reassembly (decided at its first piece). */
+  private reassembling = false;
   private pongs: HotStream<Buffer> | undefined;
   private errors: HotStream<RxwsError> | undefined;
   private closedWaiters: HotStream<CloseInfo> | undefined;
@@ -212,8 +225,13 @@ export class Connection {
     this.outbound.policy = ctx.overflow;
     this.outbound.overflow = new OverflowReporter(this);
 
+    this.reassembler = new Reassembler(ctx.maxPayload, ctx.maxFragments);
+    const receiver = (ws as RxwsWebSocket).streamingReceiver;
+    receiver.sink = this;
+    // Streaming: a message is bounded where it is reassembled, not on the wire.
+    if (!ctx.bufferMessage) receiver.setMessageLimit(0);
+
     (ws as OwnedWebSocket)[kConnection] = this;
-    ws.on('message', onWsMessage);
     ws.on('error', onWsError);
     ws.on('close', onWsClose);
   }
@@ -227,7 +245,21 @@ export class Connection {
     return (this._sink ??= new ConnectionSink(this));
   }
 
-  /** This connection's messages (hot); completes when the connection closes. */
+  /**
+   * This connection's data as it arrives (hot): pieces of messages, `eom` true on the last
+   * piece, whether the client sent many frames or one large frame. Text pieces are strings that
+   * end on a character boundary. Completes when the connection closes. A subscription made in
+   * the middle of a message sees its remaining pieces.
+   */
+  get fragments$(): Observable<Message> {
+    return (this.fragments ??= this.closedInfo ? completedStream() : new HotStream()).observable;
+  }
+
+  /**
+   * This connection's whole messages (hot): `fragments$.pipe(bufferMessage({ maxSize:
+   * maxPayload, maxFragments }))`, reassembled once for all subscribers; over the bound the
+   * connection closes with 1009 (1008 over maxFragments). Completes when the connection closes.
+   */
   get messages$(): Observable<Message> {
     return (this.messages ??= this.closedInfo ? completedStream() : new HotStream()).observable;
   }
@@ -666,15 +698,53 @@ export class Connection {
     }
   }
 
-  /** @internal */
-  handleMessage(data: Buffer, isBinary: boolean): void {
+  /**
+   * @internal one piece of a message from the receiver (`bytes`: its size on the wire, after
+   * inflating). To `fragments$`; to the reassembly when someone wants whole messages
+   * (`bufferMessage` option, or a subscriber of `messages$`); to the server's `messages$`.
+   */
+  handlePiece(data: Buffer | string, binary: boolean, eom: boolean, bytes: number): void {
+    this.bytesIn += bytes;
+    const piece: Message = { connection: this, data, format: binary ? 'binary' : 'text', eom };
+    this.fragments?.next(piece);
+    if (!this.ctx.bufferMessage) this.ctx.onMessage(piece);
+    // Reassembly starts at a message's first piece: one that starts mid-message would deliver
+    // a truncated message as whole.
+    const firstPiece = !this.inMessage;
+    this.inMessage = !eom;
+    if (firstPiece) this.reassembling = this.ctx.bufferMessage || this.messages?.observed === true;
+    if (!this.reassembling) {
+      if (eom) this.messagesIn++;
+      return;
+    }
+    let whole: Message | undefined;
+    try {
+      whole = this.reassembler.push(piece, bytes);
+    } catch (err) {
+      this.reassembling = false;
+      this.failInbound(err as ConnectionError);
+      return;
+    }
+    if (!whole) return;
     this.messagesIn++;
-    this.bytesIn += data.length;
-    const message: Message = isBinary
-      ? { connection: this, data, format: 'binary', eom: true }
-      : { connection: this, data: data.toString(), format: 'text', eom: true };
-    this.messages?.next(message);
-    this.ctx.onMessage(message);
+    this.messages?.next(whole);
+    if (this.ctx.bufferMessage) this.ctx.onMessage(whole);
+  }
+
+  /** A message over maxPayload or maxFragments: the connection closes with the error's code. */
+  private failInbound(err: ConnectionError): void {
+    const error = new ConnectionError(err.code, err.message, {
+      connectionId: this.id,
+      closeCode: err.closeCode,
+    });
+    this.startClose(
+      error.closeCode ?? CloseCode.POLICY_VIOLATION,
+      error.code === 'ERR_MESSAGE_TOO_BIG' ? 'Message too big' : 'Too many fragments',
+      false,
+    );
+    // Nothing more is read from a connection that is closing for what it sent.
+    this.ws.pause();
+    this.handleFailure(error);
   }
 
   /** @internal */
@@ -685,7 +755,10 @@ export class Connection {
   /** @internal */
   handleError(err: Error): void {
     // ws emits 'error' once per WebSocket and closes the connection itself with the mapped code.
-    const error = toConnectionError(err, this.id);
+    this.handleFailure(toConnectionError(err, this.id));
+  }
+
+  private handleFailure(error: ConnectionError): void {
     this.failure = error;
     if (this._state === 'OPEN') this._state = 'CLOSING';
     this.ctx.logger.log({
@@ -732,6 +805,8 @@ export class Connection {
     this.closedWaiters?.next(info);
     this.closedWaiters?.complete();
     this.messages?.complete();
+    this.fragments?.complete();
+    this.reassembler.reset();
     this.pongs?.complete();
     this.errors?.complete();
     this.readyStream?.complete();
@@ -788,9 +863,6 @@ type OwnedWebSocket = WebSocket & { [kConnection]?: Connection };
 
 // Listeners shared by every WebSocket (the connection is found through it): no closures per
 // connection.
-function onWsMessage(this: OwnedWebSocket, data: Buffer, isBinary: boolean): void {
-  this[kConnection]!.handleMessage(data, isBinary);
-}
 function onWsPong(this: OwnedWebSocket, data: Buffer): void {
   this[kConnection]!.handlePong(data);
 }

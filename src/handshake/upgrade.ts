@@ -1,3 +1,4 @@
+import { RxwsWebSocket } from '../connection/receiver';
 import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { defaultIfEmpty, type Subscription } from 'rxjs';
@@ -25,6 +26,7 @@ import { validateUpgrade } from './validate';
 export interface HandshakeConfig {
   readonly logger: Logger;
   readonly maxPayload: number;
+  readonly perMessageDeflate: boolean;
   readonly closeTimeout: number;
   readonly protocols: readonly string[];
   readonly onOpenRequest: ((request: OpenRequest) => HookResult<OpenDecision>) | undefined;
@@ -49,8 +51,10 @@ export class Handshake {
     const wsOptions: ServerOptions & { closeTimeout: number } = {
       noServer: true,
       clientTracking: false,
-      perMessageDeflate: false,
+      perMessageDeflate: config.perMessageDeflate,
       maxPayload: config.maxPayload,
+      // ws's WebSocket with rxws's streaming receiver (connection/receiver.ts).
+      WebSocket: RxwsWebSocket,
       closeTimeout: config.closeTimeout,
       handleProtocols: (_offered, req) => this.decisions.get(req)?.protocol ?? false,
     };

@@ -1,0 +1,285 @@
+import { isUtf8 } from 'node:buffer';
+import type { EventEmitter } from 'node:events';
+import { WebSocket } from 'ws';
+
+/**
+ * Frame-level access to what a client sends, for `fragments$`: a subclass of `ws`'s own
+ * `Receiver` that delivers a data frame's payload as it comes off the socket, piece by piece,
+ * instead of waiting for the whole message (or the whole frame).
+ *
+ * Why a subclass rather than a decoder of our own: `ws`'s receiver already does every protocol
+ * check (RSV bits, opcodes, masking, control frame rules, close codes, payload limits, its
+ * buffered-chunk bound) and its `WebSocket` already does what follows from them (answering
+ * pings, the close handshake, mapping errors to close codes). The subclass replaces only the step
+ * that reads a data frame's payload (`getData`) and the one that delivers it (`dataMessage`), so
+ * frame headers, control frames and errors still take `ws`'s paths, unchanged. It is installed
+ * by `RxwsWebSocket.setSocket()` (the server's `WebSocket` class option) in place of the receiver
+ * `ws` made, with the same options and listeners, before any byte is read.
+ *
+ * What it relies on of `ws`'s internals (pinned by the specs, ws ^8.23): the fields and methods
+ * in `ReceiverInternals` below, and that `socketOnData` writes to `websocket._receiver`.
+ *
+ * Text: a piece of a text message is delivered as a string that ends on a code point boundary;
+ * the bytes of a character split across pieces are carried to the next piece. Every piece is
+ * validated as it arrives (complete characters with `buffer.isUtf8`, the carried bytes as a
+ * possible start of a character), so invalid UTF-8 closes the connection with 1007 as soon as
+ * the bytes show it, not at the end of the message.
+ */
+
+/** Where pieces go: the connection. */
+export interface PieceSink {
+  /** One piece of a message; `bytes` is its length on the wire (after inflating). */
+  handlePiece(data: Buffer | string, binary: boolean, eom: boolean, bytes: number): void;
+}
+
+interface ReceiverInternals extends EventEmitter {
+  _allowSynchronousEvents: boolean;
+  _binaryType: string;
+  _extensions: Record<string, unknown>;
+  _isServer: boolean;
+  _maxBufferedChunks: number;
+  _maxFragments: number;
+  _maxPayload: number;
+  _skipUTF8Validation: boolean;
+  _bufferedBytes: number;
+  _compressed: boolean;
+  _payloadLength: number;
+  _mask: Buffer | undefined;
+  _masked: boolean;
+  _fragmented: number;
+  _fin: boolean;
+  _opcode: number;
+  _totalPayloadLength: number;
+  _messageLength: number;
+  _numFragments: number;
+  _fragments: Buffer[];
+  _loop: boolean;
+  _state: number;
+  consume(n: number): Buffer;
+  getData(cb: (err?: Error) => void): void;
+  dataMessage(cb: (err?: Error) => void): void;
+  createError(
+    ctor: ErrorConstructor | RangeErrorConstructor,
+    message: string,
+    prefix: boolean,
+    statusCode: number,
+    errorCode: string,
+  ): Error;
+}
+
+type ReceiverClass = new (options: Record<string, unknown>) => ReceiverInternals;
+
+const Receiver = (WebSocket as unknown as { Receiver: ReceiverClass }).Receiver;
+
+// ws's receiver states (lib/receiver.js).
+const GET_INFO = 0;
+
+const EMPTY = Buffer.alloc(0);
+
+/** `ws`'s Receiver, streaming the payload of data frames; see the module comment. */
+export class StreamingReceiver extends Receiver {
+  /** @internal where pieces go; set by the connection. */
+  sink: PieceSink | undefined;
+  /** Payload bytes of the current data frame not yet delivered; -1 between frames. */
+  private left = -1;
+  /** Bytes of the current frame delivered so far: where the mask cycle stands. */
+  private maskOffset = 0;
+  /** Bytes of a character cut at the end of the previous text piece. */
+  private carry: Buffer | undefined;
+  /** Whether the current message has delivered a piece yet. */
+  private started = false;
+
+  override getData(cb: (err?: Error) => void): void {
+    // Control frames and compressed frames take ws's path (a compressed frame is inflated whole,
+    // then delivered by dataMessage() below).
+    if (this._opcode > 0x07 || this._compressed) {
+      super.getData(cb);
+      return;
+    }
+    if (this.left === -1) {
+      this.left = this._payloadLength;
+      this.maskOffset = 0;
+    }
+    // The whole frame is here (the usual case for small messages): one piece.
+    const n = Math.min(this._bufferedBytes, this.left);
+    if (n === 0 && this.left > 0) {
+      this._loop = false;
+      return;
+    }
+    const data = n === 0 ? EMPTY : this.consume(n);
+    if (this._masked && n > 0) unmask(data, this._mask!, this.maskOffset);
+    this.left -= n;
+    this.maskOffset += n;
+    const frameDone = this.left === 0;
+    if (frameDone) {
+      this.left = -1;
+      this._mask = undefined;
+      this._state = GET_INFO;
+    } else {
+      // Everything buffered was consumed; wait for the next chunk.
+      this._loop = false;
+    }
+    // An empty piece that ends nothing says nothing: skip it.
+    if (n === 0 && !(frameDone && this._fin)) return;
+    this.deliver(data, frameDone && this._fin, cb);
+  }
+
+  /** Called by ws after a compressed frame is inflated (its output is in `_fragments`). */
+  override dataMessage(cb: (err?: Error) => void): void {
+    const parts = this._fragments;
+    this._fragments = [];
+    const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    this._state = GET_INFO;
+    if (data.length === 0 && !this._fin) return;
+    this.deliver(data, this._fin, cb);
+  }
+
+  /** Validates and hands one piece to the sink; at the end of a message, resets its state. */
+  private deliver(data: Buffer, eom: boolean, cb: (err?: Error) => void): void {
+    const binary = this._opcode === 0x02;
+    const bytes = data.length;
+    if (eom) {
+      this._totalPayloadLength = 0;
+      this._messageLength = 0;
+      this._fragmented = 0;
+      this._numFragments = 0;
+    }
+    if (binary) {
+      this.started = !eom;
+      this.sink?.handlePiece(data, true, eom, bytes);
+      return;
+    }
+    let text = data;
+    if (this.carry) {
+      text = Buffer.concat([this.carry, data]);
+      this.carry = undefined;
+    }
+    let cut = text.length;
+    if (!eom) cut -= incompleteTail(text);
+    const whole = cut === text.length ? text : text.subarray(0, cut);
+    if (!this._skipUTF8Validation) {
+      const valid =
+        isUtf8(whole) && (cut === text.length || isCharacterStart(text.subarray(cut)));
+      if (!valid) {
+        cb(this.createError(Error, 'invalid UTF-8 sequence', true, 1007, 'WS_ERR_INVALID_UTF8'));
+        return;
+      }
+    }
+    if (cut < text.length) this.carry = Buffer.from(text.subarray(cut));
+    // A piece made only of a cut character waits for the rest.
+    if (whole.length === 0 && !eom) return;
+    this.started = !eom;
+    this.sink?.handlePiece(whole.toString(), false, eom, bytes);
+  }
+
+  /** @internal the bound `ws` checks on each frame header: 0 for none (streaming). */
+  setMessageLimit(bytes: number): void {
+    this._maxPayload = bytes;
+  }
+
+  /** True while a message has delivered some pieces but not its last. */
+  get inMessage(): boolean {
+    return this.started;
+  }
+}
+
+/**
+ * How many bytes at the end of `buf` are the start of a character not complete yet (0–3).
+ * Three trailing continuation bytes are left to `isUtf8` to judge.
+ */
+export function incompleteTail(buf: Buffer): number {
+  const n = buf.length;
+  for (let i = 1; i <= 3 && i <= n; i++) {
+    const b = buf[n - i];
+    if ((b & 0xc0) === 0x80) continue;
+    const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return length > i ? i : 0;
+  }
+  return 0;
+}
+
+/** True when `bytes` (1–3) can begin a valid UTF-8 character (RFC 3629's table). */
+export function isCharacterStart(bytes: Buffer): boolean {
+  const lead = bytes[0];
+  let low = 0x80;
+  let high = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) return bytes.length < 2;
+  if (lead === 0xe0) low = 0xa0;
+  else if (lead === 0xed) high = 0x9f;
+  else if (lead === 0xf0) low = 0x90;
+  else if (lead === 0xf4) high = 0x8f;
+  else if (!((lead >= 0xe1 && lead <= 0xef) || (lead >= 0xf1 && lead <= 0xf3))) return false;
+  if (bytes.length > 1 && (bytes[1] < low || bytes[1] > high)) return false;
+  if (bytes.length > 2 && (bytes[2] & 0xc0) !== 0x80) return false;
+  return bytes.length < (lead >= 0xf0 ? 4 : 3);
+}
+
+/** XORs `data` with `mask`, starting `offset` bytes into the mask's cycle. */
+function unmask(data: Buffer, mask: Buffer, offset: number): void {
+  if ((mask[0] | mask[1] | mask[2] | mask[3]) === 0) return;
+  const shift = offset & 3;
+  const m0 = mask[shift];
+  const m1 = mask[(shift + 1) & 3];
+  const m2 = mask[(shift + 2) & 3];
+  const m3 = mask[(shift + 3) & 3];
+  const n = data.length;
+  let i = 0;
+  // Four bytes at a time through a 32-bit view when aligned, else byte by byte.
+  if ((data.byteOffset & 3) === 0 && n >= 16) {
+    const words = new Uint32Array(data.buffer, data.byteOffset, n >>> 2);
+    const key = new Uint32Array(Uint8Array.of(m0, m1, m2, m3).buffer)[0];
+    for (let w = 0; w < words.length; w++) words[w] ^= key;
+    i = words.length << 2;
+  }
+  for (; i < n; i++) {
+    const k = i & 3;
+    data[i] ^= k === 0 ? m0 : k === 1 ? m1 : k === 2 ? m2 : m3;
+  }
+}
+
+/**
+ * The `WebSocket` class the server gives `ws` (its `WebSocket` option): after `ws` has set up
+ * the socket, it swaps `ws`'s receiver for a `StreamingReceiver` with the same options and
+ * listeners. No byte has been read yet at that point (data arrives on the next tick).
+ */
+export class RxwsWebSocket extends WebSocket {
+  setSocket(socket: unknown, head: Buffer, options: Record<string, unknown>): void {
+    (WebSocket.prototype as unknown as { setSocket: RxwsWebSocket['setSocket'] }).setSocket.call(
+      this,
+      socket,
+      head,
+      options,
+    );
+    const self = this as unknown as { _receiver: ReceiverInternals };
+    const old = self._receiver;
+    const receiver = new StreamingReceiver({
+      allowSynchronousEvents: old._allowSynchronousEvents,
+      binaryType: old._binaryType,
+      extensions: old._extensions,
+      isServer: old._isServer,
+      maxBufferedChunks: old._maxBufferedChunks,
+      // Fragments are not kept by the receiver: their count is bounded where they are kept
+      // (the connection's reassembly, `maxFragments`).
+      maxFragments: 0,
+      maxPayload: old._maxPayload,
+      skipUTF8Validation: old._skipUTF8Validation,
+    });
+    for (const key of Object.getOwnPropertySymbols(old)) {
+      (receiver as unknown as Record<symbol, unknown>)[key] = (
+        old as unknown as Record<symbol, unknown>
+      )[key];
+    }
+    for (const event of ['conclude', 'drain', 'error', 'message', 'ping', 'pong']) {
+      for (const listener of old.listeners(event)) {
+        receiver.on(event, listener as (...args: unknown[]) => void);
+      }
+    }
+    old.removeAllListeners();
+    self._receiver = receiver;
+  }
+
+  /** @internal the receiver, for the connection to set its sink. */
+  get streamingReceiver(): StreamingReceiver {
+    return (this as unknown as { _receiver: StreamingReceiver })._receiver;
+  }
+}
