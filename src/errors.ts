@@ -18,6 +18,8 @@ export type RxwsErrorCode =
   | 'ERR_TIMEOUT'
   | 'ERR_WOULD_BLOCK'
   | 'ERR_DROPPED'
+  | 'ERR_INTERRUPTED'
+  | 'ERR_FILE'
   | 'ERR_NOT_ALLOWED'
   | 'ERR_MAX_CONNECTIONS'
   | 'ERR_CONNECTION_REFUSED'

@@ -13,7 +13,10 @@ export type {
   MessageFormat,
   OutboundData,
   SendOptions,
+  StreamSendOptions,
+  FileSendOptions,
 } from './connection/connection';
+export type { SendProgress, StreamSource } from './connection/stream-send';
 export { CloseCode, isValidCloseCode } from './connection/close-codes';
 export type { OverflowPolicy, QueueLimit } from './util/hold-queue';
 export { allowedClients } from './operators/allowed-clients';

@@ -51,7 +51,7 @@ describe('bufferMessage (marbles)', () => {
       d: t('', false),
       e: t('x', false),
       f: t('', true),
-      X: { data: Buffer.alloc(0), format: 'binary', eom: true },
+      X: { data: Buffer.alloc(0), format: 'binary', eom: true } as FragmentLike,
       Y: t('x', true),
     };
     scheduler.run(({ cold, expectObservable }) => {

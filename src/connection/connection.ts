@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { Observable, type Observer } from 'rxjs';
+import { Observable, type Observer, type Subscription } from 'rxjs';
 import type { WebSocket } from 'ws';
 import {
   ConnectionError,
@@ -15,6 +15,16 @@ import type { Logger } from '../logs';
 import { CloseCode, assertCloseArgs, isValidCloseCode } from './close-codes';
 import { HotStream } from '../util/hot-stream';
 import { Reassembler } from '../operators/buffer-message';
+import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import {
+  chunkPuller,
+  StreamTransfer,
+  type SendProgress,
+  type StreamSource,
+  type TransferOwner,
+} from './stream-send';
+import { openFile } from './file';
 import type { RxwsWebSocket } from './receiver';
 import {
   Outbound,
@@ -95,6 +105,22 @@ export interface ConnectionContext {
   onMessage(message: Message): void;
   onError(error: RxwsError): void;
   onClose(connection: Connection, info: CloseInfo): void;
+}
+
+/** Options of `sendStream()`. */
+export interface StreamSendOptions {
+  /** `'binary'` (default) or `'text'`. */
+  format?: MessageFormat;
+  /** The declared total in bytes (IPWorks' MessageLength); a source that differs is an error. */
+  length?: number;
+}
+
+/** Options of `sendFile()`. */
+export interface FileSendOptions {
+  /** `'binary'` (default) or `'text'`. */
+  format?: MessageFormat;
+  /** Bytes read (and sent as one fragment) at a time. Default 65536. */
+  chunkSize?: number;
 }
 
 /** A connection's traffic and queue figures (`conn.stats`). */
@@ -202,6 +228,8 @@ export class Connection {
   private messagesIn = 0;
   private timesPaused = 0;
   private drops: Record<OverflowPolicy, number> | undefined;
+  private transfers: Set<StreamTransfer> | undefined;
+  private readonly transferOwner: TransferOwner = new TransferReporter(this);
 
   constructor(
     id: string,
@@ -224,6 +252,7 @@ export class Connection {
     this.outbound.limit = ctx.maxQueue;
     this.outbound.policy = ctx.overflow;
     this.outbound.overflow = new OverflowReporter(this);
+    this.outbound.maxFrameSize = ctx.maxFrameSize;
 
     this.reassembler = new Reassembler(ctx.maxPayload, ctx.maxFragments);
     const receiver = (ws as RxwsWebSocket).streamingReceiver;
@@ -447,12 +476,173 @@ export class Connection {
   trySend(data: OutboundData, options?: SendOptions): void {
     const [payload, binary] = normalize(data, options?.format);
     if (this.state !== 'OPEN') throw this.notOpen();
-    if (!this.outbound.ready || this.outbound.queued > 0) {
+    if (!this.outbound.ready || this.outbound.queued > 0 || this.outbound.activeTransfer) {
       throw new SendError('ERR_WOULD_BLOCK', `connection ${this.id} cannot take more data now`, {
         connectionId: this.id,
       });
     }
     this.outbound.send(payload, binary);
+  }
+
+  /**
+   * Sends one message whose content comes from `source` (an Observable, an async iterable or a
+   * Node `Readable`), as fragments as the data arrives, reading only while the socket can take
+   * more (a Readable or iterable is paused; an Observable's values wait, up to
+   * `maxQueue.bytes`). Nothing happens until the returned Observable is subscribed; it emits
+   * `{ bytesSent, totalBytes }` after each fragment and completes when the last is handed to the
+   * socket. Sends made meanwhile wait behind it, in order.
+   *
+   * `length` (IPWorks' MessageLength) declares the total: a source that delivers more or less
+   * fails the send with `ERR_INVALID_DATA`. Unsubscribing or `interrupt()` cancels it: before the
+   * first fragment nothing is sent; after, the connection is closed with 1011, so the client
+   * never takes a truncated message for a whole one. A Readable is destroyed when the transfer
+   * ends unless `closeStreamAfterTransfer` is false.
+   * The Observable errors with `InvalidArgumentError` for a source or option of the wrong kind,
+   * `ERR_NOT_OPEN` when the connection is not open.
+   */
+  sendStream(source: StreamSource, options: StreamSendOptions = {}): Observable<SendProgress> {
+    return new Observable<SendProgress>((subscriber) => {
+      const { format = 'binary', length } = options;
+      if (format !== 'text' && format !== 'binary') {
+        throw new InvalidArgumentError(`format must be "text" or "binary", got ${show(format)}`);
+      }
+      if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) {
+        throw new InvalidArgumentError(
+          `length must be a non-negative integer, got ${show(length)}`,
+        );
+      }
+      const puller = chunkPuller(source, this.outbound.limit.bytes);
+      if (this.state !== 'OPEN') {
+        puller.cancel(this.ctx.closeStreamAfterTransfer);
+        throw this.notOpen();
+      }
+      const transfer = new StreamTransfer(
+        this.outbound,
+        this.transferOwner,
+        puller,
+        format === 'binary',
+        length,
+        this.ctx.closeStreamAfterTransfer,
+        subscriber,
+      );
+      (this.transfers ??= new Set()).add(transfer);
+      this.outbound.enqueueTransfer(transfer);
+      return () => {
+        this.transfers?.delete(transfer);
+        transfer.cancel(this.interrupted('the subscriber unsubscribed'), false);
+      };
+    });
+  }
+
+  /**
+   * Sends a file as one message, read in chunks (`chunkSize`, default 64 KiB) as the socket
+   * takes them (IPWorks' SendFile); see `sendStream()`. `totalBytes` is the file's size. A file
+   * that cannot be opened fails with `ERR_FILE` before any frame is sent; the connection stays
+   * open.
+   */
+  sendFile(path: string, options: FileSendOptions = {}): Observable<SendProgress> {
+    return new Observable<SendProgress>((subscriber) => {
+      const { format = 'binary', chunkSize = 64 * 1024 } = options;
+      if (typeof path !== 'string' || path === '') {
+        throw new InvalidArgumentError(`sendFile() takes a file path, got ${show(path)}`);
+      }
+      if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) {
+        throw new InvalidArgumentError(
+          `chunkSize must be a positive integer, got ${show(chunkSize)}`,
+        );
+      }
+      let inner: Subscription | undefined;
+      let cancelled = false;
+      let handle: FileHandle | undefined;
+      openFile(path)
+        .then(({ file, size }) => {
+          handle = file;
+          if (cancelled) {
+            void file.close();
+            return;
+          }
+          const stream = file.createReadStream({ highWaterMark: chunkSize });
+          inner = this.sendStreamOwned(stream, format, size).subscribe(subscriber);
+        })
+        .catch((err: NodeJS.ErrnoException) => {
+          subscriber.error(
+            new SendError('ERR_FILE', `sendFile(): cannot read ${path}: ${err.message}`, {
+              connectionId: this.id,
+              cause: err,
+            }),
+          );
+        });
+      return () => {
+        cancelled = true;
+        inner?.unsubscribe();
+        if (!inner) void handle?.close();
+      };
+    });
+  }
+
+  /** A stream rxws opened itself: always destroyed at the end. */
+  private sendStreamOwned(
+    stream: Readable,
+    format: MessageFormat,
+    length: number,
+  ): Observable<SendProgress> {
+    return new Observable<SendProgress>((subscriber) => {
+      const transfer = new StreamTransfer(
+        this.outbound,
+        this.transferOwner,
+        chunkPuller(stream, this.outbound.limit.bytes),
+        format === 'binary',
+        length,
+        true,
+        subscriber,
+      );
+      if (this.state !== 'OPEN') {
+        stream.destroy();
+        throw this.notOpen();
+      }
+      (this.transfers ??= new Set()).add(transfer);
+      this.outbound.enqueueTransfer(transfer);
+      return () => {
+        this.transfers?.delete(transfer);
+        transfer.cancel(this.interrupted('the subscriber unsubscribed'), false);
+      };
+    });
+  }
+
+  /**
+   * Cancels the streamed send in flight (IPWorks' Interrupt); its progress Observable errors
+   * with `ERR_INTERRUPTED`. Before its first fragment nothing is sent; after, the connection is
+   * closed with 1011 "send interrupted". Returns false when no streamed send was in flight.
+   */
+  interrupt(): boolean {
+    const active = this.outbound.activeTransfer;
+    if (!(active instanceof StreamTransfer)) return false;
+    this.transfers?.delete(active);
+    active.cancel(this.interrupted('interrupt() was called'), true);
+    return true;
+  }
+
+  private interrupted(why: string): SendError {
+    return new SendError(
+      'ERR_INTERRUPTED',
+      `streamed send on connection ${this.id} cancelled: ${why}`,
+      {
+        connectionId: this.id,
+      },
+    );
+  }
+
+  /** @internal a streamed send stopped after some of its fragments went out. */
+  abandonTransfer(err: SendError): void {
+    this.ctx.logger.log({
+      level: 1,
+      type: 'error',
+      message: `connection ${this.id}: ${err.message}; closing with 1011 (the message cannot be completed)`,
+      connectionId: this.id,
+      code: err.code,
+    });
+    this.report(err);
+    this.startClose(CloseCode.INTERNAL_ERROR, 'send interrupted', false);
   }
 
   /**
@@ -804,6 +994,11 @@ export class Connection {
     this.ctx.onClose(this, info);
     this.closedWaiters?.next(info);
     this.closedWaiters?.complete();
+    if (this.transfers) {
+      const failed = this.notOpen();
+      for (const transfer of this.transfers) transfer.cancel(failed, true);
+      this.transfers.clear();
+    }
     this.messages?.complete();
     this.fragments?.complete();
     this.reassembler.reset();
@@ -830,6 +1025,19 @@ class ConnectionSink implements Observer<OutboundData> {
 
   complete(): void {
     this.connection.closeFromSink(CloseCode.NORMAL);
+  }
+}
+
+/** Lets a streamed send close the connection it cannot complete. */
+class TransferReporter implements TransferOwner {
+  constructor(private readonly connection: Connection) {}
+
+  get connectionId(): string {
+    return this.connection.id;
+  }
+
+  abandon(err: SendError): void {
+    this.connection.abandonTransfer(err);
   }
 }
 

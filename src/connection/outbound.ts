@@ -11,6 +11,18 @@ interface Pending {
   data: Buffer | string;
   binary: boolean;
   cb: WriteCallback | undefined;
+  /** A streamed send waiting for its turn (then `data` is empty). */
+  transfer?: Transfer;
+}
+
+/** A streamed send, as the queue sees it: started at its turn, told when the socket drains. */
+export interface Transfer {
+  /** Its turn has come: it owns the line until it calls `outbound.transferEnded()`. */
+  start(): void;
+  /** The socket drained: write more. */
+  resume(): void;
+  /** Dropped by the overflow policy or failed with the queue, before its turn. */
+  refused(err: Error | undefined): void;
 }
 
 export type { OverflowPolicy, QueueLimit };
@@ -89,6 +101,10 @@ export class Outbound {
   bytesOut = 0;
   messagesOut = 0;
   overflow: OverflowHandler | undefined;
+  /** Largest frame payload written; 0: no limit (IPWorks' MaxFrameSize). */
+  maxFrameSize = 0;
+  /** The streamed send that owns the line, if any: other sends wait behind it. */
+  private active: Transfer | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -151,7 +167,11 @@ export class Outbound {
   /** Sends one whole message, now or once the socket drains; `cb` follows ws's send callback. */
   send(data: Buffer | string, binary: boolean, cb?: WriteCallback): QueuedSend {
     const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-    if (this.queue.length === 0 && this.socket.writableLength < this.highWaterMark) {
+    if (
+      this.queue.length === 0 &&
+      this.active === undefined &&
+      this.socket.writableLength < this.highWaterMark
+    ) {
       this.handOff(data, binary, cb, bytes);
       if (this.socket.writableLength >= this.highWaterMark) {
         this.setReady(false);
@@ -169,6 +189,12 @@ export class Outbound {
   /** A send the overflow policy did not keep: fail its callback and tell the connection. */
   private dropped(held: Held<Pending>, policy: OverflowPolicy, evicted: boolean): void {
     const handler = this.overflow;
+    const transfer = held.value.transfer;
+    if (transfer) {
+      transfer.refused(handler?.error('ERR_WOULD_BLOCK'));
+      handler?.dropped(policy, held.bytes, false);
+      return;
+    }
     const cb = held.value.cb;
     if (cb) {
       const err = handler?.error(
@@ -186,7 +212,10 @@ export class Outbound {
     const items = this.queue.clear();
     // Made only when something is queued: an Error captures a stack trace, costly per close.
     const err = items.length > 0 ? makeError() : undefined;
-    for (const held of items) held.value.cb?.(err);
+    for (const held of items) {
+      if (held.value.transfer) held.value.transfer.refused(err);
+      else held.value.cb?.(err);
+    }
     this.notifyEmpty();
     return items.length;
   }
@@ -200,11 +229,25 @@ export class Outbound {
   /** @internal Moves queued sends to the socket while it is below the high-water mark. */
   flush(): void {
     this.waitingForDrain = false;
-    const queue = this.queue;
-    while (queue.length > 0 && this.socket.writableLength < this.highWaterMark) {
-      const held = queue.shift()!;
-      this.handOff(held.value.data, held.value.binary, held.value.cb, held.bytes);
+    if (this.active) {
+      this.active.resume();
+      if (this.active) return;
     }
+    const queue = this.queue;
+    while (
+      queue.length > 0 &&
+      this.active === undefined &&
+      this.socket.writableLength < this.highWaterMark
+    ) {
+      const held = queue.shift()!;
+      if (held.value.transfer) {
+        this.active = held.value.transfer;
+        held.value.transfer.start();
+      } else {
+        this.handOff(held.value.data, held.value.binary, held.value.cb, held.bytes);
+      }
+    }
+    if (this.active) return;
     if (queue.length === 0) {
       this.notifyEmpty();
       if (this.socket.writableLength < this.highWaterMark) this.setReady(true);
@@ -213,6 +256,123 @@ export class Outbound {
       this.waitForDrain();
     }
     this.onProgress?.();
+  }
+
+  /** True when a frame written now would not take the socket's buffer past the high-water mark. */
+  get canWrite(): boolean {
+    return this.socket.writableLength < this.highWaterMark && !this.socket.destroyed;
+  }
+
+  /**
+   * Queues a streamed send: it starts at once when nothing is ahead of it, else at its turn,
+   * and owns the line until `transferEnded()`. Refused by the overflow policy like any send.
+   */
+  enqueueTransfer(transfer: Transfer): void {
+    this.setReady(false);
+    if (this.queue.length === 0 && this.active === undefined) {
+      this.active = transfer;
+      transfer.start();
+      return;
+    }
+    if (this.queue.offer({ data: EMPTY, binary: true, cb: undefined, transfer }, 0)) {
+      this.waitForDrain();
+    }
+  }
+
+  /** Withdraws a transfer that has not started; false when it has (or is unknown). */
+  withdrawTransfer(transfer: Transfer): boolean {
+    return this.queue.withdrawWhere((p) => p.transfer === transfer);
+  }
+
+  /** The active transfer is done (or gave up): the next sends may go. */
+  transferEnded(transfer: Transfer): void {
+    if (this.active !== transfer) return;
+    this.active = undefined;
+    if (!this.socket.destroyed) this.flush();
+    else this.notifyEmpty();
+  }
+
+  /** The transfer that owns the line now. */
+  get activeTransfer(): Transfer | undefined {
+    return this.active;
+  }
+
+  /**
+   * Writes one frame of a streamed message: `first` picks the opcode (text/binary, else
+   * continuation), `fin` ends the message. Split further by `maxFrameSize`.
+   */
+  writeFragment(
+    data: Buffer,
+    binary: boolean,
+    first: boolean,
+    fin: boolean,
+    cb?: WriteCallback,
+  ): void {
+    this.bytesOut += data.length;
+    if (fin) this.messagesOut++;
+    this.cork();
+    this.writeFrames(data, binary, first, fin, cb);
+    if (this.socket.writableLength >= this.highWaterMark) this.waitForDrain();
+  }
+
+  private cork(): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      if (corkedNow.push(this) === 1) process.nextTick(uncorkAll);
+    }
+  }
+
+  /** Writes `data` as frames of at most `maxFrameSize` bytes (one frame when unlimited). */
+  private writeFrames(
+    data: Buffer,
+    binary: boolean,
+    first: boolean,
+    fin: boolean,
+    cb: WriteCallback | undefined,
+  ): void {
+    const max = this.maxFrameSize;
+    const type = binary ? Opcode.BINARY : Opcode.TEXT;
+    if (max === 0 || data.length <= max) {
+      this.writeFrame(first ? type : Opcode.CONTINUATION, data, binary, fin, cb);
+      return;
+    }
+    for (let at = 0; at < data.length; at += max) {
+      const last = at + max >= data.length;
+      this.writeFrame(
+        first && at === 0 ? type : Opcode.CONTINUATION,
+        data.subarray(at, at + max),
+        binary,
+        fin && last,
+        last ? cb : undefined,
+      );
+    }
+  }
+
+  private writeFrame(
+    opcode: number,
+    payload: Buffer,
+    binary: boolean,
+    fin: boolean,
+    cb: WriteCallback | undefined,
+  ): void {
+    if (!this.direct) {
+      // ws's sender makes continuation frames itself after a send with fin: false.
+      this.ws.send(payload, { binary, fin }, cb);
+      return;
+    }
+    if (this.ws.readyState !== WebSocket.OPEN) {
+      if (cb)
+        process.nextTick(cb, new Error(`WebSocket is not open: readyState ${this.ws.readyState}`));
+      return;
+    }
+    const frame = encodeFrame(opcode, payload, fin);
+    if (Array.isArray(frame)) {
+      this.socket.write(frame[0]);
+      this.socket.write(frame[1], cb);
+    } else {
+      this.socket.write(frame, cb);
+    }
   }
 
   private setReady(ready: boolean): void {
@@ -230,10 +390,10 @@ export class Outbound {
   ): void {
     this.messagesOut++;
     this.bytesOut += bytes;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      if (corkedNow.push(this) === 1) process.nextTick(uncorkAll);
+    this.cork();
+    if (this.maxFrameSize > 0 && bytes > this.maxFrameSize) {
+      this.writeFrames(typeof data === 'string' ? Buffer.from(data) : data, binary, true, true, cb);
+      return;
     }
     if (!this.direct) {
       this.ws.send(data, binary ? BINARY : TEXT, cb);

@@ -158,8 +158,7 @@ export class StreamingReceiver extends Receiver {
     if (!eom) cut -= incompleteTail(text);
     const whole = cut === text.length ? text : text.subarray(0, cut);
     if (!this._skipUTF8Validation) {
-      const valid =
-        isUtf8(whole) && (cut === text.length || isCharacterStart(text.subarray(cut)));
+      const valid = isUtf8(whole) && (cut === text.length || isCharacterStart(text.subarray(cut)));
       if (!valid) {
         cb(this.createError(Error, 'invalid UTF-8 sequence', true, 1007, 'WS_ERR_INVALID_UTF8'));
         return;
@@ -214,27 +213,54 @@ export function isCharacterStart(bytes: Buffer): boolean {
   return bytes.length < (lead >= 0xf0 ? 4 : 3);
 }
 
+type NativeUnmask = (buffer: Buffer, mask: Buffer) => void;
+
+// The same native masking ws uses when the optional `bufferutil` addon is installed (and not
+// disabled with WS_NO_BUFFER_UTIL, as ws honours it).
+const nativeUnmask: NativeUnmask | undefined = (() => {
+  if (process.env.WS_NO_BUFFER_UTIL) return undefined;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional addon, loaded if present
+    return (require('bufferutil') as { unmask: NativeUnmask }).unmask;
+  } catch {
+    return undefined;
+  }
+})();
+
 /** XORs `data` with `mask`, starting `offset` bytes into the mask's cycle. */
-function unmask(data: Buffer, mask: Buffer, offset: number): void {
+export function unmask(data: Buffer, mask: Buffer, offset: number): void {
   if ((mask[0] | mask[1] | mask[2] | mask[3]) === 0) return;
   const shift = offset & 3;
-  const m0 = mask[shift];
-  const m1 = mask[(shift + 1) & 3];
-  const m2 = mask[(shift + 2) & 3];
-  const m3 = mask[(shift + 3) & 3];
+  const key =
+    shift === 0
+      ? mask
+      : Buffer.from([
+          mask[shift],
+          mask[(shift + 1) & 3],
+          mask[(shift + 2) & 3],
+          mask[(shift + 3) & 3],
+        ]);
   const n = data.length;
+  if (nativeUnmask && n >= 32) {
+    nativeUnmask(data, key);
+    return;
+  }
   let i = 0;
-  // Four bytes at a time through a 32-bit view when aligned, else byte by byte.
-  if ((data.byteOffset & 3) === 0 && n >= 16) {
-    const words = new Uint32Array(data.buffer, data.byteOffset, n >>> 2);
-    const key = new Uint32Array(Uint8Array.of(m0, m1, m2, m3).buffer)[0];
-    for (let w = 0; w < words.length; w++) words[w] ^= key;
-    i = words.length << 2;
+  // Bytes until the view is 4-byte aligned, then a word at a time, then the rest.
+  while (i < n && ((data.byteOffset + i) & 3) !== 0) {
+    data[i] ^= key[i & 3];
+    i++;
   }
-  for (; i < n; i++) {
-    const k = i & 3;
-    data[i] ^= k === 0 ? m0 : k === 1 ? m1 : k === 2 ? m2 : m3;
+  const words = (n - i) >>> 2;
+  if (words > 0) {
+    const view = new Uint32Array(data.buffer, data.byteOffset + i, words);
+    const k = new Uint32Array(
+      Uint8Array.of(key[i & 3], key[(i + 1) & 3], key[(i + 2) & 3], key[(i + 3) & 3]).buffer,
+    )[0];
+    for (let w = 0; w < words; w++) view[w] ^= k;
+    i += words << 2;
   }
+  for (; i < n; i++) data[i] ^= key[i & 3];
 }
 
 /**

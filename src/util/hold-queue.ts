@@ -105,6 +105,15 @@ export class HoldQueue<T> {
     return true;
   }
 
+  /** Withdraws the first queued value `match` accepts; false when there is none. */
+  withdrawWhere(match: (value: T) => boolean): boolean {
+    for (let i = this.head; i < this.items.length; i++) {
+      const held = this.items[i];
+      if (held && !held.cancelled && match(held.value)) return this.withdraw(held);
+    }
+    return false;
+  }
+
   /** Empties the queue; returns the values it held, oldest first. */
   clear(): Held<T>[] {
     const rest = this.items
