@@ -1,0 +1,259 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { firstValueFrom, lastValueFrom, of, Subject, toArray } from 'rxjs';
+import type { Connection, RxwsError, SendError, SendProgress, ServerOptions } from '../../src';
+import { Op } from '../helpers/frames';
+import { RawClient } from '../helpers/raw';
+import { cleanup, clientClosed, nextMessage, openClient, startServer } from '../helpers/server';
+
+afterEach(cleanup);
+
+const dir = mkdtempSync(join(tmpdir(), 'rxws-send-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function withRaw(options: ServerOptions = {}) {
+  const { server, port } = await startServer({ closeTimeout: 200, ...options });
+  const errors: RxwsError[] = [];
+  server.errors$.subscribe((e) => errors.push(e));
+  const opened = firstValueFrom(server.connections$);
+  const client = await RawClient.open(port);
+  return { conn: await opened, client, errors };
+}
+
+async function withWs(options: ServerOptions = {}) {
+  const { server, url } = await startServer({ closeTimeout: 200, ...options });
+  const opened = firstValueFrom(server.connections$);
+  const client = await openClient(url);
+  return { conn: await opened, client };
+}
+
+describe('maxFrameSize', () => {
+  it('splits a longer message into frames of at most maxFrameSize (continuations)', async () => {
+    const { conn, client } = await withRaw({ maxFrameSize: 4096 });
+    await conn.send(Buffer.alloc(10_000, 7));
+    await conn.send('short');
+    const frames = [];
+    for (let i = 0; i < 4; i++) frames.push(await client.nextFrame());
+    expect(frames.map((f) => [f?.opcode, f?.fin, f?.payload.length])).toEqual([
+      [Op.BINARY, false, 4096],
+      [Op.CONT, false, 4096],
+      [Op.CONT, true, 1808],
+      [Op.TEXT, true, 5],
+    ]);
+  });
+
+  it('reaches a real client as one message', async () => {
+    const { conn, client } = await withWs({ maxFrameSize: 1000 });
+    const got = nextMessage(client);
+    conn.sink.next('x'.repeat(5000));
+    expect((await got).data.toString()).toBe('x'.repeat(5000));
+  });
+});
+
+describe('sendStream', () => {
+  it('sends an Observable as one message in fragments and reports progress', async () => {
+    const { conn, client } = await withRaw();
+    const progress = await lastValueFrom(
+      conn
+        .sendStream(of('ab', Buffer.from('cd'), new Uint8Array([0x65])), { format: 'text' })
+        .pipe(toArray()),
+    );
+    expect(progress.map((p) => p.bytesSent)).toEqual([2, 4, 5, 5]);
+    const frames = [];
+    for (let i = 0; i < 4; i++) frames.push(await client.nextFrame());
+    expect(frames.map((f) => [f?.opcode, f?.fin, f?.payload.toString()])).toEqual([
+      [Op.TEXT, false, 'ab'],
+      [Op.CONT, false, 'cd'],
+      [Op.CONT, false, 'e'],
+      [Op.CONT, true, ''],
+    ]);
+  });
+
+  it('ends with the last chunk when the length is declared, and takes async iterables and Readables', async () => {
+    const { conn, client } = await withWs();
+    async function* chunks() {
+      yield 'hel';
+      yield 'lo';
+    }
+    const a = nextMessage(client);
+    const pa: SendProgress[] = await lastValueFrom(
+      conn.sendStream(chunks(), { format: 'text', length: 5 }).pipe(toArray()),
+    );
+    expect((await a).data.toString()).toBe('hello');
+    expect(pa).toEqual([
+      { bytesSent: 3, totalBytes: 5 },
+      { bytesSent: 5, totalBytes: 5 },
+    ]);
+    const b = nextMessage(client);
+    const readable = Readable.from([Buffer.from([1, 2]), Buffer.from([3])]);
+    await lastValueFrom(conn.sendStream(readable));
+    expect([...(await b).data]).toEqual([1, 2, 3]);
+    expect((await b).isBinary).toBe(true);
+    expect(readable.destroyed).toBe(true);
+  });
+
+  it('leaves a Readable open when closeStreamAfterTransfer is false', async () => {
+    const { conn, client } = await withWs({ closeStreamAfterTransfer: false });
+    // autoDestroy off: Node itself would destroy an ended stream otherwise.
+    const readable = new Readable({ read() {}, autoDestroy: false });
+    readable.push('abc');
+    readable.push(null);
+    const got = nextMessage(client);
+    await lastValueFrom(conn.sendStream(readable, { format: 'text' }));
+    expect((await got).data.toString()).toBe('abc');
+    expect(readable.destroyed).toBe(false);
+  });
+
+  it('queues other sends behind a streamed send, in order', async () => {
+    const { conn, client } = await withWs();
+    const received: string[] = [];
+    client.on('message', (d: Buffer) => received.push(d.toString()));
+    const source = new Subject<string>();
+    conn.sendStream(source, { format: 'text' }).subscribe();
+    source.next('stream-1 ');
+    void conn.send('after');
+    conn.sink.next('after-sink');
+    await new Promise((r) => setTimeout(r, 20));
+    source.next('stream-2');
+    source.complete();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(received).toEqual(['stream-1 stream-2', 'after', 'after-sink']);
+  });
+
+  it('fails on a length mismatch; once fragments went out the connection closes with 1011', async () => {
+    const { conn, client } = await withWs();
+    const closed = clientClosed(client);
+    const err = await lastValueFrom(conn.sendStream(of('abc'), { length: 10 })).catch(
+      (e: SendError) => e,
+    );
+    expect((err as SendError).code).toBe('ERR_INVALID_DATA');
+    expect((err as SendError).message).toBe(
+      'sendStream(): the source delivered 3 bytes, not the declared 10',
+    );
+    expect((await closed).code).toBe(1011);
+
+    const second = await withWs();
+    const more = await lastValueFrom(second.conn.sendStream(of('abc', 'def'), { length: 4 })).catch(
+      (e: SendError) => e,
+    );
+    expect((more as SendError).message).toBe(
+      'sendStream(): the source delivered more than the declared 4 bytes',
+    );
+  });
+
+  it('interrupt() before the first fragment sends nothing and keeps the connection', async () => {
+    const { conn, client } = await withWs();
+    const source = new Subject<string>();
+    const errors: unknown[] = [];
+    conn.sendStream(source).subscribe({ error: (e: unknown) => errors.push(e) });
+    expect(conn.interrupt()).toBe(true);
+    expect((errors[0] as SendError).code).toBe('ERR_INTERRUPTED');
+    const got = nextMessage(client);
+    await conn.send('still open');
+    expect((await got).data.toString()).toBe('still open');
+    expect(conn.interrupt()).toBe(false);
+  });
+
+  it('interrupt() after the first fragment closes with 1011 and reports it', async () => {
+    const { conn, client, errors } = await withRaw();
+    const source = new Subject<string>();
+    conn.sendStream(source).subscribe({ error: () => undefined });
+    source.next('part');
+    const first = await client.nextFrame();
+    expect([first?.opcode, first?.fin]).toEqual([Op.BINARY, false]);
+    conn.interrupt();
+    const close = await client.nextFrame();
+    expect(close?.opcode).toBe(Op.CLOSE);
+    expect(close?.payload.readUInt16BE(0)).toBe(1011);
+    expect(close?.payload.subarray(2).toString()).toBe('send interrupted');
+    expect(errors.map((e) => e.code)).toEqual(['ERR_INTERRUPTED']);
+  });
+
+  it('unsubscribing cancels like interrupt()', async () => {
+    const { conn, client } = await withWs();
+    const source = new Subject<string>();
+    const sub = conn.sendStream(source).subscribe();
+    sub.unsubscribe();
+    expect(source.observed).toBe(false);
+    const got = nextMessage(client);
+    await conn.send('next');
+    expect((await got).data.toString()).toBe('next');
+  });
+});
+
+describe('sendFile', () => {
+  it('fails with ERR_FILE before any frame for a missing file; the connection stays open', async () => {
+    const { conn, client } = await withWs();
+    const err = await lastValueFrom(conn.sendFile(join(dir, 'missing.bin'))).catch(
+      (e: SendError) => e,
+    );
+    expect((err as SendError).code).toBe('ERR_FILE');
+    expect(conn.connected).toBe(true);
+    const got = nextMessage(client);
+    await conn.send('ok');
+    expect((await got).data.toString()).toBe('ok');
+  });
+
+  it('sends a 256 MiB file to a real ws client (another process) with server RSS growth under 32 MiB', async () => {
+    const size = 256 * 1024 * 1024;
+    const path = join(dir, 'big.bin');
+    const hash = createHash('sha256');
+    await new Promise<void>((resolve, reject) => {
+      const out = createWriteStream(path);
+      out.on('error', reject);
+      const block = Buffer.alloc(1024 * 1024);
+      let i = 0;
+      const write = (): void => {
+        while (i < 256) {
+          block.fill(i & 0xff);
+          hash.update(block);
+          i++;
+          if (!out.write(Buffer.from(block))) {
+            out.once('drain', write);
+            return;
+          }
+        }
+        out.end(resolve);
+      };
+      write();
+    });
+    const expected = hash.digest('hex');
+    const { server, url } = await startServer();
+    const opened = firstValueFrom(server.connections$);
+    // The client runs in its own process, so its copy of the message is not in our RSS.
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const WebSocket = require('ws'); const { createHash } = require('crypto');
+         const ws = new WebSocket(process.argv[1], { maxPayload: 0 });
+         ws.on('error', (e) => { console.error(e.message); process.exit(1); });
+         ws.on('close', () => process.exit(0));
+         ws.on('message', (d) => { console.log(JSON.stringify({ length: d.length, sha: createHash('sha256').update(d).digest('hex') })); ws.close(); });`,
+        url,
+      ],
+      { cwd: join(__dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise((r) => child.on('exit', r));
+    const conn: Connection = await opened;
+    const baseline = process.memoryUsage.rss();
+    let peak = 0;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage.rss() - baseline);
+    }, 10);
+    const progress = await lastValueFrom(
+      conn.sendFile(path, { chunkSize: 256 * 1024 }).pipe(toArray()),
+    );
+    await exited;
+    clearInterval(sampler);
+    expect(JSON.parse(out)).toEqual({ length: size, sha: expected });
+    expect(progress[progress.length - 1]).toEqual({ bytesSent: size, totalBytes: size });
+    expect(peak).toBeLessThan(32 * 1024 * 1024);
+  }, 120_000);
+});
