@@ -1,0 +1,57 @@
+/**
+ * Saves each binary message a client sends to a file, as it arrives, without ever holding a
+ * whole upload in memory; logs progress. Run: `npx tsx examples/upload.ts` (PORT, HOST, DIR),
+ * then send a file, for example with `ws` from another shell:
+ *
+ *   node -e "const W=require('ws');const w=new W('ws://127.0.0.1:8080');
+ *     w.on('open',()=>{w.send(require('fs').readFileSync(process.argv[1]));w.close()})" big.bin
+ */
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { createServer } from '../src';
+
+const port = Number(process.env.PORT ?? 8080);
+const host = process.env.HOST ?? '127.0.0.1';
+const dir = process.env.DIR ?? join(process.cwd(), 'uploads');
+mkdirSync(dir, { recursive: true });
+
+// bufferMessage: false — nothing reassembles messages, so an upload of any size streams through.
+const server = createServer({ port, host, bufferMessage: false });
+
+server.connections$.subscribe((conn) => {
+  let file: WriteStream | undefined;
+  let received = 0;
+  let count = 0;
+  conn.fragments$.subscribe((piece) => {
+    if (piece.format !== 'binary') return;
+    if (!file) {
+      const path = join(dir, `${conn.id}-${++count}.bin`);
+      file = createWriteStream(path);
+      received = 0;
+      console.log(`connection ${conn.id}: upload to ${path}`);
+    }
+    received += piece.data.length;
+    // Backpressure: stop reading the socket while the disk is behind.
+    if (!file.write(piece.data)) {
+      conn.pause();
+      file.once('drain', () => conn.resume());
+    }
+    if (piece.eom) {
+      const done = file;
+      file = undefined;
+      done.end(() => console.log(`connection ${conn.id}: saved ${received} bytes`));
+    } else if (received % (16 * 1024 * 1024) < piece.data.length) {
+      console.log(`connection ${conn.id}: ${(received / 1024 / 1024).toFixed(0)} MiB so far`);
+    }
+  });
+  conn.closed$.subscribe(() => file?.destroy());
+});
+
+server.listen().then(
+  ({ port: actual }) => console.log(`upload server on ws://${host}:${actual}, saving to ${dir}`),
+  (err: Error) => {
+    console.error(err.message);
+    process.exit(1);
+  },
+);
+process.once('SIGINT', () => void server.shutdown().then(() => process.exit(0)));
