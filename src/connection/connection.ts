@@ -205,7 +205,8 @@ export class Connection {
   // Streams are made on first use: an idle connection should cost little memory.
   private messages: HotStream<Message> | undefined;
   private fragments: HotStream<Message> | undefined;
-  private readonly reassembler: Reassembler;
+  /** Made at the first message that needs reassembling: an idle connection does without. */
+  private reassembler_: Reassembler | undefined;
   /** A message has delivered pieces but not its last. */
   private inMessage = false;
   /** The current message goes to the reassembly (decided at its first piece). */
@@ -229,7 +230,7 @@ export class Connection {
   private timesPaused = 0;
   private drops: Record<OverflowPolicy, number> | undefined;
   private transfers: Set<StreamTransfer> | undefined;
-  private readonly transferOwner: TransferOwner = new TransferReporter(this);
+  private transferOwner_: TransferOwner | undefined;
 
   constructor(
     id: string,
@@ -254,7 +255,6 @@ export class Connection {
     this.outbound.overflow = new OverflowReporter(this);
     this.outbound.maxFrameSize = ctx.maxFrameSize;
 
-    this.reassembler = new Reassembler(ctx.maxPayload, ctx.maxFragments);
     const receiver = (ws as RxwsWebSocket).streamingReceiver;
     receiver.sink = this;
     // Streaming: a message is bounded where it is reassembled, not on the wire.
@@ -518,7 +518,7 @@ export class Connection {
       }
       const transfer = new StreamTransfer(
         this.outbound,
-        this.transferOwner,
+        (this.transferOwner_ ??= new TransferReporter(this)),
         puller,
         format === 'binary',
         length,
@@ -589,7 +589,7 @@ export class Connection {
     return new Observable<SendProgress>((subscriber) => {
       const transfer = new StreamTransfer(
         this.outbound,
-        this.transferOwner,
+        (this.transferOwner_ ??= new TransferReporter(this)),
         chunkPuller(stream, this.outbound.limit.bytes),
         format === 'binary',
         length,
@@ -909,7 +909,10 @@ export class Connection {
     }
     let whole: Message | undefined;
     try {
-      whole = this.reassembler.push(piece, bytes);
+      whole = (this.reassembler_ ??= new Reassembler(
+        this.ctx.maxPayload,
+        this.ctx.maxFragments,
+      )).push(piece, bytes);
     } catch (err) {
       this.reassembling = false;
       this.failInbound(err as ConnectionError);
@@ -1001,7 +1004,7 @@ export class Connection {
     }
     this.messages?.complete();
     this.fragments?.complete();
-    this.reassembler.reset();
+    this.reassembler_?.reset();
     this.pongs?.complete();
     this.errors?.complete();
     this.readyStream?.complete();
