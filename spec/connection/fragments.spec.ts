@@ -1,22 +1,12 @@
 import { firstValueFrom } from 'rxjs';
-import type { Connection, Message, RxwsError, ServerOptions } from '../../src';
+import type { Message } from '../../src';
 import { closePayload, frame, Op } from '../helpers/frames';
 import { gc } from '../helpers/gc';
 import { RawClient } from '../helpers/raw';
+import { rawConnection } from '../helpers/raw-connection';
 import { cleanup, openClient, startServer } from '../helpers/server';
 
 afterEach(cleanup);
-
-async function rawConnection(
-  options: ServerOptions = {},
-): Promise<{ conn: Connection; client: RawClient; errors: RxwsError[] }> {
-  const { server, port } = await startServer({ closeTimeout: 200, ...options });
-  const errors: RxwsError[] = [];
-  server.errors$.subscribe((e) => errors.push(e));
-  const opened = firstValueFrom(server.connections$);
-  const client = await RawClient.open(port);
-  return { conn: await opened, client, errors };
-}
 
 const tick = (ms = 20): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

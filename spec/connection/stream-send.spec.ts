@@ -5,24 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { firstValueFrom, lastValueFrom, of, Subject, toArray } from 'rxjs';
-import type { Connection, RxwsError, SendError, SendProgress, ServerOptions } from '../../src';
+import type { Connection, SendError, SendProgress, ServerOptions } from '../../src';
 import { Op } from '../helpers/frames';
-import { RawClient } from '../helpers/raw';
+import { rawConnection } from '../helpers/raw-connection';
 import { cleanup, clientClosed, nextMessage, openClient, startServer } from '../helpers/server';
 
 afterEach(cleanup);
 
 const dir = mkdtempSync(join(tmpdir(), 'rxws-send-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function withRaw(options: ServerOptions = {}) {
-  const { server, port } = await startServer({ closeTimeout: 200, ...options });
-  const errors: RxwsError[] = [];
-  server.errors$.subscribe((e) => errors.push(e));
-  const opened = firstValueFrom(server.connections$);
-  const client = await RawClient.open(port);
-  return { conn: await opened, client, errors };
-}
 
 async function withWs(options: ServerOptions = {}) {
   const { server, url } = await startServer({ closeTimeout: 200, ...options });
@@ -33,7 +24,7 @@ async function withWs(options: ServerOptions = {}) {
 
 describe('maxFrameSize', () => {
   it('splits a longer message into frames of at most maxFrameSize (continuations)', async () => {
-    const { conn, client } = await withRaw({ maxFrameSize: 4096 });
+    const { conn, client } = await rawConnection({ maxFrameSize: 4096 });
     await conn.send(Buffer.alloc(10_000, 7));
     await conn.send('short');
     const frames = [];
@@ -56,7 +47,7 @@ describe('maxFrameSize', () => {
 
 describe('sendStream', () => {
   it('sends an Observable as one message in fragments and reports progress', async () => {
-    const { conn, client } = await withRaw();
+    const { conn, client } = await rawConnection();
     const progress = await lastValueFrom(
       conn
         .sendStream(of('ab', Buffer.from('cd'), new Uint8Array([0x65])), { format: 'text' })
@@ -159,7 +150,7 @@ describe('sendStream', () => {
   });
 
   it('interrupt() after the first fragment closes with 1011 and reports it', async () => {
-    const { conn, client, errors } = await withRaw();
+    const { conn, client, errors } = await rawConnection();
     const source = new Subject<string>();
     conn.sendStream(source).subscribe({ error: () => undefined });
     source.next('part');

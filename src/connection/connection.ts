@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { Observable, type Observer, type Subscription } from 'rxjs';
+import { Observable, type Observer, type Subscriber, type Subscription } from 'rxjs';
 import type { WebSocket } from 'ws';
 import {
   ConnectionError,
@@ -20,6 +20,7 @@ import type { Readable } from 'node:stream';
 import {
   chunkPuller,
   StreamTransfer,
+  type ChunkPuller,
   type SendProgress,
   type StreamSource,
   type TransferOwner,
@@ -511,26 +512,13 @@ export class Connection {
           `length must be a non-negative integer, got ${show(length)}`,
         );
       }
-      const puller = chunkPuller(source, this.outbound.limit.bytes);
-      if (this.state !== 'OPEN') {
-        puller.cancel(this.ctx.closeStreamAfterTransfer);
-        throw this.notOpen();
-      }
-      const transfer = new StreamTransfer(
-        this.outbound,
-        (this.transferOwner_ ??= new TransferReporter(this)),
-        puller,
+      return this.startTransfer(
+        subscriber,
+        chunkPuller(source, this.outbound.limit.bytes),
         format === 'binary',
         length,
         this.ctx.closeStreamAfterTransfer,
-        subscriber,
       );
-      (this.transfers ??= new Set()).add(transfer);
-      this.outbound.enqueueTransfer(transfer);
-      return () => {
-        this.transfers?.delete(transfer);
-        transfer.cancel(this.interrupted('the subscriber unsubscribed'), false);
-      };
     });
   }
 
@@ -586,27 +574,44 @@ export class Connection {
     format: MessageFormat,
     length: number,
   ): Observable<SendProgress> {
-    return new Observable<SendProgress>((subscriber) => {
-      const transfer = new StreamTransfer(
-        this.outbound,
-        (this.transferOwner_ ??= new TransferReporter(this)),
+    return new Observable<SendProgress>((subscriber) =>
+      this.startTransfer(
+        subscriber,
         chunkPuller(stream, this.outbound.limit.bytes),
         format === 'binary',
         length,
         true,
-        subscriber,
-      );
-      if (this.state !== 'OPEN') {
-        stream.destroy();
-        throw this.notOpen();
-      }
-      (this.transfers ??= new Set()).add(transfer);
-      this.outbound.enqueueTransfer(transfer);
-      return () => {
-        this.transfers?.delete(transfer);
-        transfer.cancel(this.interrupted('the subscriber unsubscribed'), false);
-      };
-    });
+      ),
+    );
+  }
+
+  /** Queues a streamed send for `subscriber`; returns its teardown (cancel on unsubscribe). */
+  private startTransfer(
+    subscriber: Subscriber<SendProgress>,
+    puller: ChunkPuller,
+    binary: boolean,
+    length: number | undefined,
+    destroySource: boolean,
+  ): () => void {
+    if (this.state !== 'OPEN') {
+      puller.cancel(destroySource);
+      throw this.notOpen();
+    }
+    const transfer = new StreamTransfer(
+      this.outbound,
+      (this.transferOwner_ ??= new TransferReporter(this)),
+      puller,
+      binary,
+      length,
+      destroySource,
+      subscriber,
+    );
+    (this.transfers ??= new Set()).add(transfer);
+    this.outbound.enqueueTransfer(transfer);
+    return () => {
+      this.transfers?.delete(transfer);
+      transfer.cancel(this.interrupted('the subscriber unsubscribed'), false);
+    };
   }
 
   /**
