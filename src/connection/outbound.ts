@@ -39,6 +39,8 @@ export interface OverflowHandler {
 
 const BINARY = Object.freeze({ binary: true });
 const TEXT = Object.freeze({ binary: false });
+const BINARY_PART = Object.freeze({ binary: true, fin: false });
+const TEXT_PART = Object.freeze({ binary: false, fin: false });
 const EMPTY = Buffer.alloc(0);
 const kOutbound = Symbol('rxws.outbound');
 
@@ -349,24 +351,32 @@ export class Outbound {
     }
   }
 
+  /**
+   * Writes one frame; `bytes`, when the caller has measured a string already, saves measuring
+   * it again. Without an extension: one write per frame (ws makes two: header, then payload),
+   * text encoded straight into the frame, everything through socket.write() in order with ws's
+   * own control frames (pongs, close). With one, ws's sender frames it (and makes continuation
+   * frames itself after a send with fin: false).
+   */
   private writeFrame(
     opcode: number,
-    payload: Buffer,
+    payload: Buffer | string,
     binary: boolean,
     fin: boolean,
     cb: WriteCallback | undefined,
+    bytes?: number,
   ): void {
     if (!this.direct) {
-      // ws's sender makes continuation frames itself after a send with fin: false.
-      this.ws.send(payload, { binary, fin }, cb);
+      this.ws.send(payload, binary ? (fin ? BINARY : BINARY_PART) : fin ? TEXT : TEXT_PART, cb);
       return;
     }
+    // Same checks as ws.send(): after ws has sent or received a close frame, no data may follow.
     if (this.ws.readyState !== WebSocket.OPEN) {
       if (cb)
         process.nextTick(cb, new Error(`WebSocket is not open: readyState ${this.ws.readyState}`));
       return;
     }
-    const frame = encodeFrame(opcode, payload, fin);
+    const frame = encodeFrame(opcode, payload, fin, bytes);
     if (Array.isArray(frame)) {
       this.socket.write(frame[0]);
       this.socket.write(frame[1], cb);
@@ -395,26 +405,7 @@ export class Outbound {
       this.writeFrames(typeof data === 'string' ? Buffer.from(data) : data, binary, true, true, cb);
       return;
     }
-    if (!this.direct) {
-      this.ws.send(data, binary ? BINARY : TEXT, cb);
-      return;
-    }
-    // Same checks as ws.send(): after ws has sent or received a close frame, no data may follow.
-    if (this.ws.readyState !== WebSocket.OPEN) {
-      if (cb)
-        process.nextTick(cb, new Error(`WebSocket is not open: readyState ${this.ws.readyState}`));
-      return;
-    }
-    // One write per frame (ws makes two: header, then payload), and text is encoded straight
-    // into the frame. Everything goes through socket.write(), in order with ws's own control
-    // frames (pongs, close).
-    const frame = encodeFrame(binary ? Opcode.BINARY : Opcode.TEXT, data, true, bytes);
-    if (Array.isArray(frame)) {
-      this.socket.write(frame[0]);
-      this.socket.write(frame[1], cb);
-    } else {
-      this.socket.write(frame, cb);
-    }
+    this.writeFrame(binary ? Opcode.BINARY : Opcode.TEXT, data, binary, true, cb, bytes);
   }
 
   private waitForDrain(): void {

@@ -86,8 +86,6 @@ export class StreamingReceiver extends Receiver {
   private maskOffset = 0;
   /** Bytes of a character cut at the end of the previous text piece. */
   private carry: Buffer | undefined;
-  /** Whether the current message has delivered a piece yet. */
-  private started = false;
 
   override getData(cb: (err?: Error) => void): void {
     // Control frames and compressed frames take ws's path (a compressed frame is inflated whole,
@@ -100,7 +98,8 @@ export class StreamingReceiver extends Receiver {
       this.left = this._payloadLength;
       this.maskOffset = 0;
     }
-    // The whole frame is here (the usual case for small messages): one piece.
+    // What is buffered of the frame, up to its end: the whole frame in one piece when it is all
+    // here (the usual case for small messages), else what has arrived so far.
     const n = Math.min(this._bufferedBytes, this.left);
     if (n === 0 && this.left > 0) {
       this._loop = false;
@@ -145,7 +144,6 @@ export class StreamingReceiver extends Receiver {
       this._numFragments = 0;
     }
     if (binary) {
-      this.started = !eom;
       this.sink?.handlePiece(data, true, eom, bytes);
       return;
     }
@@ -167,18 +165,12 @@ export class StreamingReceiver extends Receiver {
     if (cut < text.length) this.carry = Buffer.from(text.subarray(cut));
     // A piece made only of a cut character waits for the rest.
     if (whole.length === 0 && !eom) return;
-    this.started = !eom;
     this.sink?.handlePiece(whole.toString(), false, eom, bytes);
   }
 
   /** @internal the bound `ws` checks on each frame header: 0 for none (streaming). */
   setMessageLimit(bytes: number): void {
     this._maxPayload = bytes;
-  }
-
-  /** True while a message has delivered some pieces but not its last. */
-  get inMessage(): boolean {
-    return this.started;
   }
 }
 

@@ -109,7 +109,11 @@ export class HoldQueue<T> {
   withdrawWhere(match: (value: T) => boolean): boolean {
     for (let i = this.head; i < this.items.length; i++) {
       const held = this.items[i];
-      if (held && !held.cancelled && match(held.value)) return this.withdraw(held);
+      if (held && !held.cancelled && match(held.value)) {
+        held.cancelled = true;
+        this.taken(held);
+        return true;
+      }
     }
     return false;
   }
