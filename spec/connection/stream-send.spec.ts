@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { firstValueFrom, lastValueFrom, of, Subject, toArray } from 'rxjs';
 import type { Connection, SendError, SendProgress, ServerOptions } from '../../src';
-import { Op } from '../helpers/frames';
+import { frame, Op } from '../helpers/frames';
 import { rawConnection } from '../helpers/raw-connection';
 import { cleanup, clientClosed, nextMessage, openClient, startServer } from '../helpers/server';
 
@@ -37,6 +37,56 @@ describe('maxFrameSize', () => {
     ]);
   });
 
+  it('writes a long message frame by frame as the socket drains, so a pong goes between its frames', async () => {
+    const { conn, client } = await rawConnection({ maxFrameSize: 16 * 1024 });
+    client.socket.pause();
+    const SIZE = 32 * 1024 * 1024;
+    const sent = conn.send(Buffer.alloc(SIZE, 1));
+    const after = conn.send('after');
+    // The socket's buffer is full: most of the message waits in rxws, not in the socket.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(conn.bufferedAmount).toBeLessThan(SIZE / 4);
+    client.write(frame(Op.PING, 'hi'));
+    await new Promise((r) => setTimeout(r, 100));
+    client.socket.resume();
+    const frames = [];
+    for (;;) {
+      const f = await client.nextFrame();
+      frames.push([
+        f!.opcode,
+        f!.fin,
+        f!.opcode === Op.PONG ? f!.payload.toString() : f!.payload.length,
+      ]);
+      if (f!.opcode === Op.TEXT) break;
+    }
+    await Promise.all([sent, after]);
+    const pong = frames.findIndex((f) => f[0] === Op.PONG);
+    const data = frames.filter((f) => f[0] !== Op.PONG);
+    expect(frames[pong]).toEqual([Op.PONG, true, 'hi']);
+    // The pong came after some of the message's frames and before most of them.
+    expect(pong).toBeGreaterThan(0);
+    expect(pong).toBeLessThan(data.length / 2);
+    expect(data).toHaveLength(SIZE / 16384 + 1);
+    expect(data.slice(0, 2)).toEqual([
+      [Op.BINARY, false, 16384],
+      [Op.CONT, false, 16384],
+    ]);
+    expect(data.slice(-2)).toEqual([
+      [Op.CONT, true, 16384],
+      [Op.TEXT, true, 5],
+    ]);
+  }, 30_000);
+
+  it('closes after a long message has gone out whole, when close() is called while it is being written', async () => {
+    const { conn, client } = await withWs({ maxFrameSize: 4096 });
+    const got = nextMessage(client);
+    const closed = clientClosed(client);
+    void conn.send(Buffer.alloc(8 * 1024 * 1024, 2));
+    void conn.disconnect(1000, 'done');
+    expect((await got).data.length).toBe(8 * 1024 * 1024);
+    expect(await closed).toEqual({ code: 1000, reason: 'done' });
+  });
+
   it('reaches a real client as one message', async () => {
     const { conn, client } = await withWs({ maxFrameSize: 1000 });
     const got = nextMessage(client);
@@ -46,6 +96,24 @@ describe('maxFrameSize', () => {
 });
 
 describe('sendStream', () => {
+  it('lets a streamed send in flight end before the close frame when disconnect() is called', async () => {
+    const { conn, client } = await withWs();
+    const got = nextMessage(client);
+    const closed = clientClosed(client);
+    const source = new Subject<string>();
+    const done = lastValueFrom(conn.sendStream(source, { format: 'text' }));
+    source.next('part 1, ');
+    const disconnected = conn.disconnect(1000, 'bye');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(conn.state).toBe('CLOSING');
+    source.next('part 2');
+    source.complete();
+    expect((await got).data.toString()).toBe('part 1, part 2');
+    await done;
+    expect(await closed).toEqual({ code: 1000, reason: 'bye' });
+    expect((await disconnected).code).toBe(1000);
+  });
+
   it('sends an Observable as one message in fragments and reports progress', async () => {
     const { conn, client } = await rawConnection();
     const progress = await lastValueFrom(

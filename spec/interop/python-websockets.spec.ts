@@ -61,7 +61,9 @@ describe('interoperability with Python websockets', () => {
     server.connections$.subscribe((conn) =>
       conn.messages$.subscribe((m) => conn.sink.next(m.data)),
     );
-    const closed = firstValueFrom(server.disconnections$);
+    // A default value: if the client fails, the server's shutdown completes disconnections$
+    // without one, and the test must fail on its own error, not on an unhandled EmptyError.
+    const closed = firstValueFrom(server.disconnections$, { defaultValue: undefined });
     const result = JSON.parse(await runPython(`${url}/py`));
     expect(result).toEqual({
       protocol: 'v1.test',

@@ -666,7 +666,8 @@ export class Connection {
 
   /**
    * Closes the connection with `code` (default: `disconnectStatusCode`, or 1000) and `reason`
-   * (at most 123 UTF-8 bytes; default `disconnectStatusDescription`). Queued sends go out first.
+   * (at most 123 UTF-8 bytes; default `disconnectStatusDescription`). Queued sends, and a
+   * streamed send in flight, go out first (bounded by `closeTimeout`).
    * With `waitForCloseResponse` the client's close frame is awaited up to `closeTimeout`,
    * otherwise the socket is closed as soon as the close frame is written. Resolves with how the
    * connection closed; safe to call in any state.
@@ -823,7 +824,7 @@ export class Connection {
     this._state = 'CLOSING';
     this.closeSent = { code, reason };
     if (discardQueued) this.outbound.failQueued(discardQueued);
-    if (this.outbound.queued === 0) {
+    if (this.outbound.idle) {
       this.sendClose(code, reason, wait);
       return;
     }
@@ -981,6 +982,7 @@ export class Connection {
       ...(this.failure ? { error: this.failure } : {}),
     };
     this.closedInfo = info;
+    (this.ws as RxwsWebSocket).streamingReceiver.releaseInflater();
 
     this.pending?.clear();
     const lost = this.outbound.failQueued(

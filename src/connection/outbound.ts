@@ -212,8 +212,13 @@ export class Outbound {
   /** Fails every queued send with the error `makeError()` returns, and empties the queue. */
   failQueued(makeError: () => Error): number {
     const items = this.queue.clear();
+    const split = this.active instanceof SplitSend ? this.active : undefined;
     // Made only when something is queued: an Error captures a stack trace, costly per close.
-    const err = items.length > 0 ? makeError() : undefined;
+    const err = items.length > 0 || split ? makeError() : undefined;
+    if (split) {
+      this.active = undefined;
+      split.cb?.(err);
+    }
     for (const held of items) {
       if (held.value.transfer) held.value.transfer.refused(err);
       else held.value.cb?.(err);
@@ -222,9 +227,17 @@ export class Outbound {
     return items.length;
   }
 
-  /** Resolves once the queue is empty (at once when it is), or once `failQueued()` empties it. */
+  /** True when nothing is queued and no streamed or split send owns the line. */
+  get idle(): boolean {
+    return this.queue.length === 0 && this.active === undefined;
+  }
+
+  /**
+   * Resolves once the queue is empty and the send that owns the line (if any) has ended (at
+   * once when idle), or once the socket is gone.
+   */
   whenQueueEmpty(): Promise<void> {
-    if (this.queued === 0) return Promise.resolve();
+    if (this.idle) return Promise.resolve();
     return new Promise((resolve) => (this.emptyWaiters ??= []).push(resolve));
   }
 
@@ -402,10 +415,41 @@ export class Outbound {
     this.bytesOut += bytes;
     this.cork();
     if (this.maxFrameSize > 0 && bytes > this.maxFrameSize) {
-      this.writeFrames(typeof data === 'string' ? Buffer.from(data) : data, binary, true, true, cb);
+      const split = new SplitSend(
+        this,
+        typeof data === 'string' ? Buffer.from(data) : data,
+        binary,
+        cb,
+      );
+      // What the socket does not take now goes as it drains, frame by frame, so that control
+      // frames (ws's pongs, a close) can go between them; later sends wait behind it.
+      if (!this.writeSplit(split)) this.active = split;
       return;
     }
     this.writeFrame(binary ? Opcode.BINARY : Opcode.TEXT, data, binary, true, cb, bytes);
+  }
+
+  /**
+   * Writes frames of a message split by `maxFrameSize` while the socket takes them (at least
+   * one); true when the last has been written.
+   */
+  writeSplit(split: SplitSend): boolean {
+    const { data, binary } = split;
+    const max = this.maxFrameSize;
+    this.cork();
+    do {
+      const at = split.at;
+      const end = Math.min(at + max, data.length);
+      const last = end === data.length;
+      const opcode = at > 0 ? Opcode.CONTINUATION : binary ? Opcode.BINARY : Opcode.TEXT;
+      split.at = end;
+      this.writeFrame(opcode, data.subarray(at, end), binary, last, last ? split.cb : undefined);
+    } while (split.at < data.length && this.canWrite);
+    if (split.at < data.length) {
+      this.waitForDrain();
+      return false;
+    }
+    return true;
   }
 
   private waitForDrain(): void {
@@ -425,8 +469,33 @@ export class Outbound {
 
   private notifyEmpty(): void {
     const waiters = this.emptyWaiters;
-    if (!waiters) return;
+    if (!waiters || (this.active !== undefined && !this.socket.destroyed)) return;
     this.emptyWaiters = undefined;
     for (const resolve of waiters) resolve();
+  }
+}
+
+/** A whole message longer than `maxFrameSize` whose frames did not all fit in the socket's buffer. */
+class SplitSend implements Transfer {
+  /** Bytes of `data` written so far. */
+  at = 0;
+
+  constructor(
+    private readonly outbound: Outbound,
+    readonly data: Buffer,
+    readonly binary: boolean,
+    readonly cb: WriteCallback | undefined,
+  ) {}
+
+  start(): void {
+    this.resume();
+  }
+
+  resume(): void {
+    if (this.outbound.writeSplit(this)) this.outbound.transferEnded(this);
+  }
+
+  refused(err: Error | undefined): void {
+    this.cb?.(err);
   }
 }

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { EventEmitter } from 'node:events';
+import { createInflateRaw, type InflateRaw, type ZlibOptions } from 'node:zlib';
 import { WebSocket } from 'ws';
 
 /**
@@ -11,13 +12,22 @@ import { WebSocket } from 'ws';
  * check (RSV bits, opcodes, masking, control frame rules, close codes, payload limits, its
  * buffered-chunk bound) and its `WebSocket` already does what follows from them (answering
  * pings, the close handshake, mapping errors to close codes). The subclass replaces only the step
- * that reads a data frame's payload (`getData`) and the one that delivers it (`dataMessage`), so
- * frame headers, control frames and errors still take `ws`'s paths, unchanged. It is installed
+ * that reads a data frame's payload (`getData`, and with it the inflating and delivery that ws
+ * does after it), so frame headers, control frames and errors still take `ws`'s paths, unchanged. It is installed
  * by `RxwsWebSocket.setSocket()` (the server's `WebSocket` class option) in place of the receiver
  * `ws` made, with the same options and listeners, before any byte is read.
  *
  * What it relies on of `ws`'s internals (pinned by the specs, ws ^8.23): the fields and methods
  * in `ReceiverInternals` below, and that `socketOnData` writes to `websocket._receiver`.
+ *
+ * Compressed messages (permessage-deflate) are streamed too: the compressed bytes go through
+ * the receiver's own raw inflater as they arrive, and its output is delivered in zlib's chunks
+ * (16 KiB), so neither a large compressed frame nor a highly compressible one is held whole.
+ * While a piece is being inflated the receiver holds its write callback, as `ws` does, so the
+ * socket is paused. The inflater follows the negotiated parameters (`client_max_window_bits`,
+ * `client_no_context_takeover`) as `ws`'s own does; unlike `ws`'s, it does not queue behind
+ * `ws`'s process-wide limit of 10 concurrent zlib jobs: each connection has at most one job in
+ * flight.
  *
  * Text: a piece of a text message is delivered as a string that ends on a code point boundary;
  * the bytes of a character split across pieces are carried to the next piece. Every piece is
@@ -55,9 +65,10 @@ interface ReceiverInternals extends EventEmitter {
   _fragments: Buffer[];
   _loop: boolean;
   _state: number;
+  _errored: boolean;
   consume(n: number): Buffer;
+  startLoop(cb: (err?: Error) => void): void;
   getData(cb: (err?: Error) => void): void;
-  dataMessage(cb: (err?: Error) => void): void;
   createError(
     ctor: ErrorConstructor | RangeErrorConstructor,
     message: string,
@@ -73,8 +84,18 @@ const Receiver = (WebSocket as unknown as { Receiver: ReceiverClass }).Receiver;
 
 // ws's receiver states (lib/receiver.js).
 const GET_INFO = 0;
+const GET_DATA = 4;
+const INFLATING = 5;
 
 const EMPTY = Buffer.alloc(0);
+/** What RFC 7692 has the sender remove from the end of each compressed message. */
+const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+/** The parts of `ws`'s PerMessageDeflate the inflater is configured from. */
+interface NegotiatedDeflate {
+  params: Record<string, unknown>;
+  _options: { zlibInflateOptions?: ZlibOptions };
+}
 
 /** `ws`'s Receiver, streaming the payload of data frames; see the module comment. */
 export class StreamingReceiver extends Receiver {
@@ -86,11 +107,16 @@ export class StreamingReceiver extends Receiver {
   private maskOffset = 0;
   /** Bytes of a character cut at the end of the previous text piece. */
   private carry: Buffer | undefined;
+  /** permessage-deflate: the inflater, made on the first compressed frame. */
+  private inflater: InflateRaw | undefined;
+  /** The inflater's latest output, held back so the message's last piece can carry `eom`. */
+  private inflated: Buffer | undefined;
+  /** The socket write callback held while inflating (errors from the inflater go to it). */
+  private inflating: ((err?: Error) => void) | undefined;
 
   override getData(cb: (err?: Error) => void): void {
-    // Control frames and compressed frames take ws's path (a compressed frame is inflated whole,
-    // then delivered by dataMessage() below).
-    if (this._opcode > 0x07 || this._compressed) {
+    // Control frames take ws's path.
+    if (this._opcode > 0x07) {
       super.getData(cb);
       return;
     }
@@ -113,24 +139,100 @@ export class StreamingReceiver extends Receiver {
     if (frameDone) {
       this.left = -1;
       this._mask = undefined;
-      this._state = GET_INFO;
-    } else {
-      // Everything buffered was consumed; wait for the next chunk.
-      this._loop = false;
     }
-    // An empty piece that ends nothing says nothing: skip it.
-    if (n === 0 && !(frameDone && this._fin)) return;
-    this.deliver(data, frameDone && this._fin, cb);
+    const eom = frameDone && this._fin;
+    if (this._compressed) {
+      // An empty piece that ends nothing says nothing: skip it.
+      if (n === 0 && !eom) {
+        this._state = GET_INFO;
+        return;
+      }
+      this.inflate(data, frameDone, eom, cb);
+      return;
+    }
+    if (frameDone) this._state = GET_INFO;
+    // Everything buffered was consumed; wait for the next chunk.
+    else this._loop = false;
+    if (n === 0 && !eom) return;
+    this.deliver(data, eom, cb);
   }
 
-  /** Called by ws after a compressed frame is inflated (its output is in `_fragments`). */
-  override dataMessage(cb: (err?: Error) => void): void {
-    const parts = this._fragments;
-    this._fragments = [];
-    const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
-    this._state = GET_INFO;
-    if (data.length === 0 && !this._fin) return;
-    this.deliver(data, this._fin, cb);
+  /**
+   * Inflates one piece of a compressed frame, delivering the output as it comes. Sets the state
+   * to INFLATING, which makes ws's loop return without calling `cb` (the socket's write
+   * callback): the socket stays paused until the output is out, then the loop resumes here.
+   */
+  private inflate(data: Buffer, frameDone: boolean, eom: boolean, cb: (err?: Error) => void): void {
+    const inflater = (this.inflater ??= this.createInflater());
+    this._state = INFLATING;
+    this.inflating = cb;
+    inflater.write(data);
+    if (eom) inflater.write(TRAILER);
+    inflater.flush(() => {
+      if (this._errored || this.inflater !== inflater) return;
+      this.inflating = undefined;
+      const last = this.inflated;
+      this.inflated = undefined;
+      if (last !== undefined || eom) this.deliver(last ?? EMPTY, eom, cb);
+      if (this._errored) return;
+      if (eom && this.noContextTakeover) inflater.reset();
+      if (inflater.readableEnded) this.releaseInflater();
+      this._state = frameDone ? GET_INFO : GET_DATA;
+      // Waiting for more of the frame: the loop asks the socket for it (no data buffered yet).
+      this.startLoop(cb);
+    });
+  }
+
+  private get noContextTakeover(): boolean {
+    const deflate = this._extensions['permessage-deflate'] as NegotiatedDeflate | undefined;
+    return deflate?.params.client_no_context_takeover === true;
+  }
+
+  private createInflater(): InflateRaw {
+    const deflate = this._extensions['permessage-deflate'] as NegotiatedDeflate;
+    const bits = deflate.params.client_max_window_bits;
+    const inflater = createInflateRaw({
+      ...deflate._options.zlibInflateOptions,
+      windowBits: typeof bits === 'number' ? bits : 15,
+    });
+    inflater.on('data', (chunk: Buffer) => {
+      const cb = this.inflating;
+      if (this._errored || !cb) return;
+      this._messageLength += chunk.length;
+      if (this._maxPayload > 0 && this._messageLength > this._maxPayload) {
+        this.releaseInflater();
+        cb(
+          this.createError(
+            RangeError,
+            'Max payload size exceeded',
+            false,
+            1009,
+            'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+          ),
+        );
+        return;
+      }
+      const previous = this.inflated;
+      this.inflated = chunk;
+      if (previous !== undefined) this.deliver(previous, false, cb);
+    });
+    inflater.on('error', (err: NodeJS.ErrnoException) => {
+      const cb = this.inflating;
+      if (this._errored || !cb) return;
+      this.releaseInflater();
+      cb(this.createError(Error, err.message, false, 1007, err.code ?? 'Z_DATA_ERROR'));
+    });
+    return inflater;
+  }
+
+  /** Closes the inflater, if any (on error, at the end of its stream, when the socket closes). */
+  releaseInflater(): void {
+    const inflater = this.inflater;
+    if (!inflater) return;
+    this.inflater = undefined;
+    this.inflated = undefined;
+    this.inflating = undefined;
+    inflater.close();
   }
 
   /** Validates and hands one piece to the sink; at the end of a message, resets its state. */
