@@ -13,21 +13,31 @@
  * Used by run.ts (`npm run bench -- slow-reader slow-consumer`); this file is also the process
  * entry for both roles (`tsx bench/backpressure.ts server|client <json>`).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { createRequire } from 'node:module';
 import WebSocket, { WebSocketServer } from 'ws';
 import { upgradeRequest } from './lib/frames';
+import {
+  MiB,
+  RssSampler,
+  killAfter,
+  nextMessage,
+  gc,
+  pause,
+  runRole,
+  send,
+  startRole,
+  type ProofCase,
+  type ProofResult,
+} from './lib/proof';
 
-const MiB = 1024 * 1024;
 const CHUNK = 64 * 1024;
 
 export type BackpressureScenario = 'slow-reader' | 'slow-consumer';
 
 /** One side of a memory proof. */
-export interface BackpressureCase {
-  name: string;
-  target: 'rxws' | 'ws';
+export interface BackpressureCase extends ProofCase {
   overflow?: 'drop-newest' | 'drop-oldest' | 'close' | 'error';
 }
 
@@ -41,13 +51,8 @@ interface RoleSpec {
 }
 
 /** What a server reports at the end of a run. */
-export interface BackpressureResult {
-  case: string;
-  target: string;
+export interface BackpressureResult extends ProofResult {
   overflow?: string;
-  totalBytes: number;
-  baselineRss: number;
-  peakRssGrowth: number;
   /** The bound the issue holds rxws to: maxQueue.bytes + 8 MiB (slow-reader only). */
   bound?: number;
   pushedMessages?: number;
@@ -58,7 +63,6 @@ export interface BackpressureResult {
   handledMessages?: number;
   timesPaused?: number;
   clientBufferedAmount?: number;
-  elapsedMs: number;
 }
 
 export const backpressureCases: Record<BackpressureScenario, BackpressureCase[]> = {
@@ -92,98 +96,28 @@ export async function runBackpressureCase(
     total: quick ? 64 * MiB : 1024 * MiB,
     durationMs: quick ? 1000 : 5000,
   };
-  const server = startRole('server', spec, 0, env);
+  const server = startRole(__filename, 'server', spec, 0, env);
   let client: ChildProcess | undefined;
-  const killer = setTimeout(() => {
-    server.kill('SIGKILL');
-    client?.kill('SIGKILL');
-  }, 120_000);
+  const stop = killAfter(
+    120_000,
+    () => server,
+    () => client,
+  );
   try {
     const { port } = await nextMessage<{ port: number }>(server, 'listening');
-    client = startRole('client', { ...spec, port }, 1, env);
+    client = startRole(__filename, 'client', { ...spec, port }, 1, env);
     const report = await nextMessage<BackpressureResult>(server, 'result');
     const clientReport = nextMessage<{ bufferedAmount?: number }>(client, 'client-report');
     client.send({ type: 'report' });
     const { bufferedAmount } = await clientReport;
     return { ...report, case: c.name, clientBufferedAmount: bufferedAmount };
   } finally {
-    clearTimeout(killer);
-    server.kill('SIGKILL');
-    client?.kill('SIGKILL');
+    stop();
   }
-}
-
-const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-
-function startRole(
-  role: 'server' | 'client',
-  spec: RoleSpec,
-  core: number,
-  env: NodeJS.ProcessEnv,
-): ChildProcess {
-  const argv = [
-    process.execPath,
-    '--import',
-    'tsx',
-    '--expose-gc',
-    __filename,
-    role,
-    JSON.stringify(spec),
-  ];
-  const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
-  return hasTaskset
-    ? spawn('taskset', ['-c', String(core), ...argv], { stdio, env })
-    : spawn(argv[0], argv.slice(1), { stdio, env });
-}
-
-function nextMessage<T>(child: ChildProcess, type: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: { type: string; message?: string }): void => {
-      if (m.type !== type && m.type !== 'error') return;
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      if (m.type === 'error') reject(new Error(m.message));
-      else resolve(m as T);
-    };
-    const onExit = (code: number | null): void => {
-      child.off('message', onMessage);
-      reject(new Error(`process exited (${code}) before sending ${type}`));
-    };
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
 // The processes
-
-const send = (m: object): void => void process.send?.(m);
-const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Samples RSS every 10 ms from `start()`; `peak` is the highest seen. */
-class RssSampler {
-  baseline = 0;
-  peak = 0;
-  private timer: NodeJS.Timeout | undefined;
-
-  start(): void {
-    (globalThis as { gc?: () => void }).gc?.();
-    this.baseline = process.memoryUsage.rss();
-    this.peak = this.baseline;
-    this.timer = setInterval(() => this.sample(), 10);
-  }
-
-  sample(): void {
-    const rss = process.memoryUsage.rss();
-    if (rss > this.peak) this.peak = rss;
-  }
-
-  stop(): number {
-    clearInterval(this.timer);
-    this.sample();
-    return this.peak - this.baseline;
-  }
-}
 
 /**
  * A fresh 64 KiB message, as an app producing data makes it. Every 32 messages (2 MiB) the
@@ -191,7 +125,7 @@ class RssSampler {
  * retains rather than dropped buffers V8 has not collected yet.
  */
 function chunk(i: number): Buffer {
-  if (i % 32 === 31) (globalThis as { gc?: () => void }).gc?.();
+  if (i % 32 === 31) gc();
   return Buffer.allocUnsafe(CHUNK).fill(i & 0xff);
 }
 
@@ -364,14 +298,8 @@ async function slowConsumerClient(spec: RoleSpec): Promise<void> {
 }
 
 if (require.main === module) {
-  const [role, json] = process.argv.slice(2);
-  const spec = JSON.parse(json) as RoleSpec;
-  const roles = {
+  runRole<RoleSpec>({
     'slow-reader': { server: slowReaderServer, client: slowReaderClient },
     'slow-consumer': { server: slowConsumerServer, client: slowConsumerClient },
-  };
-  roles[spec.scenario][role as 'server' | 'client'](spec).catch((err: Error) => {
-    send({ type: 'error', message: err.message });
-    process.exit(1);
   });
 }

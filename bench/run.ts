@@ -24,12 +24,9 @@ import type {
   ToServer,
 } from './lib/protocol';
 import { loadUws } from './lib/uws';
-import {
-  backpressureCases,
-  runBackpressureCase,
-  type BackpressureResult,
-  type BackpressureScenario,
-} from './backpressure';
+import { backpressureCases, runBackpressureCase, type BackpressureResult } from './backpressure';
+import { runStreamingCase, streamingCases, type StreamingResult } from './streaming';
+import type { ProofCase } from './lib/proof';
 import { max, median, min } from './lib/stats';
 
 interface Case {
@@ -162,7 +159,26 @@ const optionValues = new Set([
   onlyCase,
 ]);
 const chosen = args.filter((a) => !a.startsWith('--') && !optionValues.has(a));
-const names = [...Object.keys(all), ...Object.keys(backpressureCases)];
+/** The memory proofs: a server and a client process per run, peak server RSS growth. */
+type ProofRun = (
+  c: ProofCase,
+  quick: boolean,
+  env: NodeJS.ProcessEnv,
+) => Promise<BackpressureResult | StreamingResult>;
+const proofs: Record<string, { cases: ProofCase[]; run: ProofRun }> = {};
+for (const [name, cases] of Object.entries(backpressureCases)) {
+  proofs[name] = {
+    cases,
+    run: (c, q, env) => runBackpressureCase(name as keyof typeof backpressureCases, c, q, env),
+  };
+}
+for (const [name, cases] of Object.entries(streamingCases)) {
+  proofs[name] = {
+    cases,
+    run: (c, q, env) => runStreamingCase(name as keyof typeof streamingCases, c, q, env),
+  };
+}
+const names = [...Object.keys(all), ...Object.keys(proofs)];
 for (const name of chosen) {
   if (!names.includes(name)) {
     console.error(`unknown scenario "${name}"; choose from ${names.join(', ')}`);
@@ -429,8 +445,8 @@ async function main(): Promise<void> {
   );
   if (!uws.ok) console.log(`uWebSockets.js skipped: ${uws.reason}`);
   for (const name of selected) {
-    if (name in backpressureCases) {
-      await runMemoryProof(name as BackpressureScenario);
+    if (name in proofs) {
+      await runMemoryProof(name);
       continue;
     }
     const scenario = all[name as ScenarioName];
@@ -487,22 +503,21 @@ async function main(): Promise<void> {
 const MiB = 1024 * 1024;
 const mib = (bytes: number): string => (bytes / MiB).toFixed(1);
 
-/** A backpressure memory proof: each case `runs` times; peak RSS growth, median and max. */
-async function runMemoryProof(name: BackpressureScenario): Promise<void> {
-  const cases = backpressureCases[name].filter(
-    (c) => !onlyTargets || onlyTargets.includes(c.target),
-  );
+/** A memory proof: each case `runs` times; peak RSS growth (and throughput), median and max. */
+async function runMemoryProof(name: string): Promise<void> {
+  const proof = proofs[name];
+  const cases = proof.cases.filter((c) => !onlyTargets || onlyTargets.includes(c.target));
   console.log(`\n${name}: peak server RSS growth (MiB) over ${runs} run(s) per case`);
   const env = {
     ...process.env,
     ...(native ? {} : { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' }),
   };
-  const results: BackpressureResult[] = [];
+  const results: Array<BackpressureResult & Partial<StreamingResult>> = [];
   const failures: string[] = [];
   for (let round = 1; round <= runs; round++) {
     for (const c of cases) {
       try {
-        results.push(await runBackpressureCase(name, c, quick, env));
+        results.push(await proof.run(c, quick, env));
       } catch (err) {
         failures.push(`${c.name}: ${(err as Error).message}`);
       }
@@ -517,9 +532,13 @@ async function runMemoryProof(name: BackpressureScenario): Promise<void> {
     }
     const growth = rs.map((r) => r.peakRssGrowth);
     const last = rs[rs.length - 1];
+    const speeds = rs.flatMap((r) => (r.megabytesPerSec === undefined ? [] : [r.megabytesPerSec]));
     const row = {
       medianGrowthMiB: Number(mib(median(growth))),
       maxGrowthMiB: Number(mib(max(growth))),
+      medianMBps: speeds.length ? Math.round(median(speeds)) : undefined,
+      minMBps: speeds.length ? Math.round(min(speeds)) : undefined,
+      maxMBps: speeds.length ? Math.round(max(speeds)) : undefined,
       boundMiB: last.bound === undefined ? undefined : Number(mib(last.bound)),
       withinBound: last.bound === undefined ? undefined : max(growth) < last.bound,
       pushedMessages: last.pushedMessages,

@@ -75,6 +75,8 @@ describe('npm run bench -- --quick', () => {
         'ws naive send loop',
       ],
       'slow-consumer': ['rxws flowControl', 'ws naive handler'],
+      'stream-in': ['rxws fragments$ (bufferMessage: false)', 'ws whole message'],
+      'stream-out': ['rxws sendStream()', 'ws send() of the whole message'],
     };
     for (const [scenario, cases] of Object.entries(proofs)) {
       const report = JSON.parse(readFileSync(join(out, `${scenario}.json`), 'utf8'));
@@ -82,6 +84,9 @@ describe('npm run bench -- --quick', () => {
       expect(Object.keys(report.summary)).toEqual(cases);
       for (const name of cases) {
         expect(Number.isFinite(report.summary[name].medianGrowthMiB)).toBe(true);
+        if (scenario.startsWith('stream-')) {
+          expect(report.summary[name].medianMBps).toBeGreaterThan(0);
+        }
       }
     }
   }, 240_000);

@@ -1,0 +1,124 @@
+/**
+ * What the memory proofs (backpressure.ts, streaming.ts) share: each run is a server process and
+ * a client process, pinned to their own cores when `taskset` exists, talking to the orchestrator
+ * over IPC; the server samples its RSS and reports the peak over its baseline.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+
+export const MiB = 1024 * 1024;
+
+/** What every proof's server reports at the end of a run. */
+export interface ProofResult {
+  case: string;
+  target: string;
+  totalBytes: number;
+  baselineRss: number;
+  peakRssGrowth: number;
+  elapsedMs: number;
+}
+
+/** One side of a proof: a name in the table, and which server runs it. */
+export interface ProofCase {
+  name: string;
+  target: 'rxws' | 'ws';
+}
+
+export const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+
+/** Starts `entry` (a proof file) as `role`, on `core`, with the spec as its argument. */
+export function startRole(
+  entry: string,
+  role: 'server' | 'client',
+  spec: object,
+  core: number,
+  env: NodeJS.ProcessEnv,
+): ChildProcess {
+  const argv = [
+    process.execPath,
+    '--import',
+    'tsx',
+    '--expose-gc',
+    entry,
+    role,
+    JSON.stringify(spec),
+  ];
+  const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
+  return hasTaskset
+    ? spawn('taskset', ['-c', String(core), ...argv], { stdio, env })
+    : spawn(argv[0], argv.slice(1), { stdio, env });
+}
+
+/** Resolves with the child's next IPC message of `type`; rejects on its 'error' message or exit. */
+export function nextMessage<T>(child: ChildProcess, type: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: { type: string; message?: string }): void => {
+      if (m.type !== type && m.type !== 'error') return;
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      if (m.type === 'error') reject(new Error(m.message));
+      else resolve(m as T);
+    };
+    const onExit = (code: number | null): void => {
+      child.off('message', onMessage);
+      reject(new Error(`process exited (${code}) before sending ${type}`));
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+/** Kills both processes after `ms`, whatever happens: every run stops by itself. */
+export function killAfter(
+  ms: number,
+  ...children: Array<() => ChildProcess | undefined>
+): () => void {
+  const timer = setTimeout(() => {
+    for (const child of children) child()?.kill('SIGKILL');
+  }, ms);
+  return () => {
+    clearTimeout(timer);
+    for (const child of children) child()?.kill('SIGKILL');
+  };
+}
+
+/** Sends an IPC message to the orchestrator. */
+export const send = (m: object): void => void process.send?.(m);
+export const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
+
+/** Samples RSS every 10 ms from `start()`; `peak` is the highest seen. */
+export class RssSampler {
+  baseline = 0;
+  peak = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  start(): void {
+    gc();
+    this.baseline = process.memoryUsage.rss();
+    this.peak = this.baseline;
+    this.timer = setInterval(() => this.sample(), 10);
+  }
+
+  sample(): void {
+    const rss = process.memoryUsage.rss();
+    if (rss > this.peak) this.peak = rss;
+  }
+
+  stop(): number {
+    clearInterval(this.timer);
+    this.sample();
+    return this.peak - this.baseline;
+  }
+}
+
+/** Runs a proof file's role when it is the process entry (`tsx <file> server|client <json>`). */
+export function runRole<S extends { scenario: string }>(
+  roles: Record<string, { server(spec: S): Promise<void>; client(spec: S): Promise<void> }>,
+): void {
+  const [role, json] = process.argv.slice(2);
+  const spec = JSON.parse(json) as S;
+  roles[spec.scenario][role as 'server' | 'client'](spec).catch((err: Error) => {
+    send({ type: 'error', message: err.message });
+    process.exit(1);
+  });
+}
