@@ -95,7 +95,7 @@ function scenarios(quick: boolean): Record<ScenarioName, Scenario> {
     },
     'fan-out': {
       description: 'one 64-byte message published to every connection, round after round',
-      targets: ['rxws', 'ws', 'uws'],
+      targets: ['rxws', 'ws', 'net', 'uws'],
       cases: [
         { ...base, name: q('1000', '50'), connections: q(1000, 50), rounds: q(20, 2) },
         ...(quick ? [] : [{ ...base, name: '10000', connections: 10000, rounds: 10 }]),

@@ -47,7 +47,7 @@ function startRxws(): Promise<Running> {
   return server.listen().then(({ port }) => ({
     port,
     publish: () => {
-      for (const conn of server.connections.values()) conn.sink.next(publishPayload);
+      server.broadcast(publishPayload);
     },
     connections: () => server.connections.size,
   }));

@@ -1,6 +1,6 @@
 /** rxws: a reactive WebSocket server for Node.js. The public API, and nothing else. */
 export { createServer, RxwsServer } from './server';
-export type { ListenAddress, ShutdownOptions } from './server';
+export type { BroadcastOptions, ListenAddress, ShutdownOptions } from './server';
 export { Connection } from './connection/connection';
 export type {
   BinaryData,

@@ -18,7 +18,11 @@ import {
   type ConnectionContext,
   type Disconnection,
   type Message,
+  type MessageFormat,
+  type OutboundData,
+  normalize,
 } from './connection/connection';
+import { Opcode, encodeFrame } from './connection/frame';
 import { CloseCode, assertCloseArgs } from './connection/close-codes';
 import { Handshake } from './handshake/upgrade';
 import { buildHttpResponse, writeHttpResponseAndClose } from './handshake/http-response';
@@ -43,6 +47,14 @@ export interface ShutdownOptions {
   code?: number;
   /** Close reason, at most 123 UTF-8 bytes. Default: `disconnectStatusDescription`. */
   reason?: string;
+}
+
+/** Options of `broadcast()`. */
+export interface BroadcastOptions {
+  /** `'text'` or `'binary'`; default: text for strings, binary for bytes (as `send()`). */
+  format?: MessageFormat;
+  /** Which open connections get the message; default: all of them. */
+  filter?: (connection: Connection) => boolean;
 }
 
 /** A socket between TCP accept and WebSocket open. */
@@ -272,6 +284,29 @@ export class RxwsServer {
       );
     }
     return connection.disconnect(code, reason);
+  }
+
+  /**
+   * Sends one message to every open connection (or to those `filter` accepts), framing it once
+   * and writing the same frame to each socket. Each connection takes it as `conn.sink.next()`
+   * would: at once when its socket can take it, else behind what it has queued, under its own
+   * `maxQueue` and `overflow` policy (drops and refusals are reported on `errors$` and `logs$`
+   * as for the sink). Connections with permessage-deflate get it through their compressor.
+   * @returns how many connections it was handed to.
+   * @throws {InvalidArgumentError} for data that cannot be sent or a bad format.
+   */
+  broadcast(data: OutboundData, options?: BroadcastOptions): number {
+    const [payload, binary] = normalize(data, options?.format);
+    const filter = options?.filter;
+    const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    let frame: Buffer | [Buffer, Buffer] | undefined;
+    let count = 0;
+    for (const connection of this.open.values()) {
+      if (filter && !filter(connection)) continue;
+      frame ??= encodeFrame(binary ? Opcode.BINARY : Opcode.TEXT, payload, true, bytes);
+      if (connection.sendBroadcast(frame, payload, binary, bytes)) count++;
+    }
+    return count;
   }
 
   /**

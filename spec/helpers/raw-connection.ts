@@ -1,5 +1,5 @@
 import { firstValueFrom } from 'rxjs';
-import type { Connection, RxwsError, ServerOptions } from '../../src';
+import type { Connection, RxwsError, RxwsServer, ServerOptions } from '../../src';
 import { RawClient } from './raw';
 import { startServer } from './server';
 
@@ -9,11 +9,11 @@ import { startServer } from './server';
  */
 export async function rawConnection(
   options: ServerOptions = {},
-): Promise<{ conn: Connection; client: RawClient; errors: RxwsError[] }> {
+): Promise<{ server: RxwsServer; conn: Connection; client: RawClient; errors: RxwsError[] }> {
   const { server, port } = await startServer({ closeTimeout: 200, ...options });
   const errors: RxwsError[] = [];
   server.errors$.subscribe((e) => errors.push(e));
   const opened = firstValueFrom(server.connections$);
   const client = await RawClient.open(port);
-  return { conn: await opened, client, errors };
+  return { server, conn: await opened, client, errors };
 }

@@ -766,6 +766,21 @@ export class Connection {
   }
 
   /** @internal what `sink.next()` does. */
+  /**
+   * @internal one message of `server.broadcast()`, framed once for every connection; sent as
+   * `sink.next()` sends. False when the connection is not open (nothing is reported).
+   */
+  sendBroadcast(
+    frame: Buffer | [Buffer, Buffer],
+    payload: Buffer | string,
+    binary: boolean,
+    bytes: number,
+  ): boolean {
+    if (this._state !== 'OPEN' || this.ws.readyState !== WS_OPEN) return false;
+    this.outbound.sendEncoded(frame, payload, binary, bytes);
+    return true;
+  }
+
   sinkNext(value: OutboundData): void {
     // The common cases first, without the tuple and try/catch of normalize().
     if (this._state === 'OPEN' && this.ws.readyState === WS_OPEN) {
@@ -1098,7 +1113,7 @@ function completedStream<T>(): HotStream<T> {
 }
 
 /** Turns what a user sends into ws's arguments. @throws {InvalidArgumentError} */
-function normalize(
+export function normalize(
   data: OutboundData,
   format: MessageFormat | undefined,
 ): [Buffer | string, boolean] {

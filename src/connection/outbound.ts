@@ -188,6 +188,47 @@ export class Outbound {
     return { withdraw: () => this.queue.withdraw(held) };
   }
 
+  /**
+   * Sends a frame encoded once for many connections (a broadcast): written as it is when the
+   * socket can take it now and nothing waits ahead of it; otherwise sent like any message
+   * (queued in order and framed at its turn, split by `maxFrameSize`, or framed by ws's sender
+   * when an extension is negotiated).
+   */
+  sendEncoded(
+    frame: Buffer | [Buffer, Buffer],
+    data: Buffer | string,
+    binary: boolean,
+    bytes: number,
+  ): void {
+    const socket = this.socket;
+    if (
+      !this.direct ||
+      this.queue.length > 0 ||
+      this.active !== undefined ||
+      socket.writableLength >= this.highWaterMark ||
+      (this.maxFrameSize > 0 && bytes > this.maxFrameSize)
+    ) {
+      this.send(data, binary);
+      return;
+    }
+    this.messagesOut++;
+    this.bytesOut += bytes;
+    // Not corked: a broadcast writes one frame per socket, so corking would only add the
+    // uncork's writev. A socket already corked this tick takes it in order behind its frames.
+    if (Array.isArray(frame)) {
+      socket.cork();
+      socket.write(frame[0]);
+      socket.write(frame[1]);
+      socket.uncork();
+    } else {
+      socket.write(frame);
+    }
+    if (socket.writableLength >= this.highWaterMark) {
+      this.setReady(false);
+      this.waitForDrain();
+    }
+  }
+
   /** A send the overflow policy did not keep: fail its callback and tell the connection. */
   private dropped(held: Held<Pending>, policy: OverflowPolicy, evicted: boolean): void {
     const handler = this.overflow;
