@@ -7,7 +7,7 @@ import { HookError, describeError, type RxwsError } from '../errors';
 import type { Logger } from '../logs';
 import type { HookResult } from '../options';
 import { displayAddress } from '../transport/address';
-import { hookResult$ } from '../transport/admission';
+import { hookResult$, isDeferred } from '../transport/admission';
 import {
   HANDSHAKE_HEADERS,
   buildHttpResponse,
@@ -114,13 +114,19 @@ export class Handshake {
       this.decide(req, socket, head, request, undefined);
       return;
     }
-    let answer$;
+    let result;
     try {
-      answer$ = hookResult$(hook(request));
+      result = hook(request);
     } catch (err) {
       this.hookFailed(socket, request, err);
       return;
     }
+    // A plain answer, the common case, is decided at once: no Observable per handshake.
+    if (!isDeferred(result)) {
+      this.decide(req, socket, head, request, result as OpenDecision);
+      return;
+    }
+    const answer$ = hookResult$(result);
     let sync = true;
     let done = false;
     const subscription = answer$.pipe(defaultIfEmpty(false as OpenDecision)).subscribe({

@@ -17,16 +17,20 @@ import { allowedClients } from '../operators/allowed-clients';
 import type { HookResult } from '../options';
 import type { ConnectionRequest, ConnectionRequestInfo } from './connection-request';
 
+/** True when a hook answered with an Observable or a Promise rather than a plain value. */
+export function isDeferred<T>(result: HookResult<T>): boolean {
+  return (
+    isObservable(result) ||
+    (result !== null &&
+      typeof result === 'object' &&
+      typeof (result as PromiseLike<T>).then === 'function')
+  );
+}
+
 /** Turns what a user hook returned into an Observable of its first value (sync for plain values). */
 export function hookResult$<T>(result: HookResult<T>): Observable<T> {
   if (isObservable(result)) return (result as Observable<T>).pipe(take(1));
-  if (
-    result !== null &&
-    typeof result === 'object' &&
-    typeof (result as PromiseLike<T>).then === 'function'
-  ) {
-    return from(result as PromiseLike<T>);
-  }
+  if (isDeferred(result)) return from(result as PromiseLike<T>);
   return of(result as T);
 }
 
