@@ -13,7 +13,6 @@
  * Used by run.ts (`npm run bench -- slow-reader slow-consumer`); this file is also the process
  * entry for both roles (`tsx bench/backpressure.ts server|client <json>`).
  */
-import type { ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { createRequire } from 'node:module';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -21,13 +20,12 @@ import { upgradeRequest } from './lib/frames';
 import {
   MiB,
   RssSampler,
-  killAfter,
+  runProof,
   nextMessage,
   gc,
   pause,
   runRole,
   send,
-  startRole,
   type ProofCase,
   type ProofResult,
 } from './lib/proof';
@@ -96,24 +94,13 @@ export async function runBackpressureCase(
     total: quick ? 64 * MiB : 1024 * MiB,
     durationMs: quick ? 1000 : 5000,
   };
-  const server = startRole(__filename, 'server', spec, 0, env);
-  let client: ChildProcess | undefined;
-  const stop = killAfter(
-    120_000,
-    () => server,
-    () => client,
-  );
-  try {
-    const { port } = await nextMessage<{ port: number }>(server, 'listening');
-    client = startRole(__filename, 'client', { ...spec, port }, 1, env);
+  return runProof(__filename, spec, env, async (server, client) => {
     const report = await nextMessage<BackpressureResult>(server, 'result');
     const clientReport = nextMessage<{ bufferedAmount?: number }>(client, 'client-report');
     client.send({ type: 'report' });
     const { bufferedAmount } = await clientReport;
     return { ...report, case: c.name, clientBufferedAmount: bufferedAmount };
-  } finally {
-    stop();
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@
  * Used by run.ts (`npm run bench -- stream-in stream-out`); also the process entry for both
  * roles (`tsx bench/streaming.ts server|client <json>`).
  */
-import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { connect, type Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -24,11 +23,10 @@ import { upgradeRequest } from './lib/frames';
 import {
   MiB,
   RssSampler,
-  killAfter,
+  runProof,
   nextMessage,
   runRole,
   send,
-  startRole,
   type ProofCase,
   type ProofResult,
 } from './lib/proof';
@@ -66,16 +64,7 @@ export async function runStreamingCase(
   env: NodeJS.ProcessEnv,
 ): Promise<StreamingResult> {
   const spec: RoleSpec = { scenario, target: c.target, total: quick ? 64 * MiB : 1024 * MiB };
-  const server = startRole(__filename, 'server', spec, 0, env);
-  let client: ChildProcess | undefined;
-  const stop = killAfter(
-    120_000,
-    () => server,
-    () => client,
-  );
-  try {
-    const { port } = await nextMessage<{ port: number }>(server, 'listening');
-    client = startRole(__filename, 'client', { ...spec, port }, 1, env);
+  return runProof(__filename, spec, env, async (server, client) => {
     let elapsedMs: number | undefined;
     if (scenario === 'stream-out') {
       ({ elapsedMs } = await nextMessage<{ elapsedMs: number }>(client, 'received'));
@@ -89,9 +78,7 @@ export async function runStreamingCase(
       elapsedMs,
       megabytesPerSec: spec.total / 1e6 / (elapsedMs / 1000),
     };
-  } finally {
-    stop();
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -67,18 +67,32 @@ export function nextMessage<T>(child: ChildProcess, type: string): Promise<T> {
   });
 }
 
-/** Kills both processes after `ms`, whatever happens: every run stops by itself. */
-export function killAfter(
-  ms: number,
-  ...children: Array<() => ChildProcess | undefined>
-): () => void {
+/**
+ * Runs one proof: starts `entry` as the server (core 0), waits for its port, starts it as the
+ * client (core 1), and lets `drive` talk to both. Both are killed when `drive` settles, or
+ * after 120 s whatever happens: every run stops by itself.
+ */
+export async function runProof<T>(
+  entry: string,
+  spec: object,
+  env: NodeJS.ProcessEnv,
+  drive: (server: ChildProcess, client: ChildProcess) => Promise<T>,
+): Promise<T> {
+  const server = startRole(entry, 'server', spec, 0, env);
+  let client: ChildProcess | undefined;
   const timer = setTimeout(() => {
-    for (const child of children) child()?.kill('SIGKILL');
-  }, ms);
-  return () => {
+    server.kill('SIGKILL');
+    client?.kill('SIGKILL');
+  }, 120_000);
+  try {
+    const { port } = await nextMessage<{ port: number }>(server, 'listening');
+    client = startRole(entry, 'client', { ...spec, port }, 1, env);
+    return await drive(server, client);
+  } finally {
     clearTimeout(timer);
-    for (const child of children) child()?.kill('SIGKILL');
-  };
+    server.kill('SIGKILL');
+    client?.kill('SIGKILL');
+  }
 }
 
 /** Sends an IPC message to the orchestrator. */
