@@ -167,18 +167,15 @@ export class Outbound {
   }
 
   /** Sends one whole message, now or once the socket drains; `cb` follows ws's send callback. */
-  send(data: Buffer | string, binary: boolean, cb?: WriteCallback): QueuedSend {
-    const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-    if (
-      this.queue.length === 0 &&
-      this.active === undefined &&
-      this.socket.writableLength < this.highWaterMark
-    ) {
+  send(
+    data: Buffer | string,
+    binary: boolean,
+    cb?: WriteCallback,
+    bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length,
+  ): QueuedSend {
+    if (this.clear) {
       this.handOff(data, binary, cb, bytes);
-      if (this.socket.writableLength >= this.highWaterMark) {
-        this.setReady(false);
-        this.waitForDrain();
-      }
+      this.checkFull();
       return SENT;
     }
     this.setReady(false);
@@ -200,30 +197,30 @@ export class Outbound {
     binary: boolean,
     bytes: number,
   ): void {
-    const socket = this.socket;
-    if (
-      !this.direct ||
-      this.queue.length > 0 ||
-      this.active !== undefined ||
-      socket.writableLength >= this.highWaterMark ||
-      (this.maxFrameSize > 0 && bytes > this.maxFrameSize)
-    ) {
-      this.send(data, binary);
+    if (!this.direct || !this.clear || (this.maxFrameSize > 0 && bytes > this.maxFrameSize)) {
+      this.send(data, binary, undefined, bytes);
       return;
     }
     this.messagesOut++;
     this.bytesOut += bytes;
-    // Not corked: a broadcast writes one frame per socket, so corking would only add the
-    // uncork's writev. A socket already corked this tick takes it in order behind its frames.
-    if (Array.isArray(frame)) {
-      socket.cork();
-      socket.write(frame[0]);
-      socket.write(frame[1]);
-      socket.uncork();
-    } else {
-      socket.write(frame);
-    }
-    if (socket.writableLength >= this.highWaterMark) {
+    // Not corked until the next tick: a broadcast writes one frame per socket, so that would
+    // only add the uncork's writev. A socket already corked this tick takes it in order.
+    this.writeEncoded(frame, undefined);
+    this.checkFull();
+  }
+
+  /** True when a send can go to the socket now: nothing waits ahead of it, room below the mark. */
+  private get clear(): boolean {
+    return (
+      this.queue.length === 0 &&
+      this.active === undefined &&
+      this.socket.writableLength < this.highWaterMark
+    );
+  }
+
+  /** After a send went to the socket: past the high-water mark, not ready until it drains. */
+  private checkFull(): void {
+    if (this.socket.writableLength >= this.highWaterMark) {
       this.setReady(false);
       this.waitForDrain();
     }
@@ -379,30 +376,32 @@ export class Outbound {
     }
   }
 
-  /** Writes `data` as frames of at most `maxFrameSize` bytes (one frame when unlimited). */
+  /**
+   * Writes `data` from byte `from` as frames of at most `maxFrameSize` bytes (one frame when
+   * unlimited; at least one frame); `cb` goes with the last. With `whileWritable`, stops once
+   * the socket's buffer is past the high-water mark. Returns where it stopped.
+   */
   private writeFrames(
     data: Buffer,
     binary: boolean,
     first: boolean,
     fin: boolean,
     cb: WriteCallback | undefined,
-  ): void {
+    from = 0,
+    whileWritable = false,
+  ): number {
     const max = this.maxFrameSize;
-    const type = binary ? Opcode.BINARY : Opcode.TEXT;
-    if (max === 0 || data.length <= max) {
-      this.writeFrame(first ? type : Opcode.CONTINUATION, data, binary, fin, cb);
-      return;
-    }
-    for (let at = 0; at < data.length; at += max) {
-      const last = at + max >= data.length;
-      this.writeFrame(
-        first && at === 0 ? type : Opcode.CONTINUATION,
-        data.subarray(at, at + max),
-        binary,
-        fin && last,
-        last ? cb : undefined,
-      );
-    }
+    let at = from;
+    do {
+      const end = max === 0 ? data.length : Math.min(at + max, data.length);
+      const last = end === data.length;
+      const opcode =
+        first && at === 0 ? (binary ? Opcode.BINARY : Opcode.TEXT) : Opcode.CONTINUATION;
+      const payload = at === 0 && last ? data : data.subarray(at, end);
+      this.writeFrame(opcode, payload, binary, fin && last, last ? cb : undefined);
+      at = end;
+    } while (at < data.length && (!whileWritable || this.canWrite));
+    return at;
   }
 
   /**
@@ -430,13 +429,20 @@ export class Outbound {
         process.nextTick(cb, new Error(`WebSocket is not open: readyState ${this.ws.readyState}`));
       return;
     }
-    const frame = encodeFrame(opcode, payload, fin, bytes);
-    if (Array.isArray(frame)) {
-      this.socket.write(frame[0]);
-      this.socket.write(frame[1], cb);
-    } else {
-      this.socket.write(frame, cb);
+    this.writeEncoded(encodeFrame(opcode, payload, fin, bytes), cb);
+  }
+
+  /** Writes an encoded frame; a `[header, payload]` pair in one writev. */
+  private writeEncoded(frame: Buffer | [Buffer, Buffer], cb: WriteCallback | undefined): void {
+    const socket = this.socket;
+    if (!Array.isArray(frame)) {
+      socket.write(frame, cb);
+      return;
     }
+    socket.cork();
+    socket.write(frame[0]);
+    socket.write(frame[1], cb);
+    socket.uncork();
   }
 
   private setReady(ready: boolean): void {
@@ -475,17 +481,9 @@ export class Outbound {
    * one); true when the last has been written.
    */
   writeSplit(split: SplitSend): boolean {
-    const { data, binary } = split;
-    const max = this.maxFrameSize;
+    const { data } = split;
     this.cork();
-    do {
-      const at = split.at;
-      const end = Math.min(at + max, data.length);
-      const last = end === data.length;
-      const opcode = at > 0 ? Opcode.CONTINUATION : binary ? Opcode.BINARY : Opcode.TEXT;
-      split.at = end;
-      this.writeFrame(opcode, data.subarray(at, end), binary, last, last ? split.cb : undefined);
-    } while (split.at < data.length && this.canWrite);
+    split.at = this.writeFrames(data, split.binary, true, true, split.cb, split.at, true);
     if (split.at < data.length) {
       this.waitForDrain();
       return false;
