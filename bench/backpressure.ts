@@ -13,12 +13,13 @@
  * Used by run.ts (`npm run bench -- slow-reader slow-consumer`); this file is also the process
  * entry for both roles (`tsx bench/backpressure.ts server|client <json>`).
  */
-import { connect } from 'node:net';
-import { createRequire } from 'node:module';
 import WebSocket, { WebSocketServer } from 'ws';
-import { upgradeRequest } from './lib/frames';
 import {
   MiB,
+  handshake,
+  listenRxws,
+  listenWs,
+  loadRxws,
   RssSampler,
   runProof,
   nextMessage,
@@ -121,7 +122,7 @@ async function slowReaderServer(spec: RoleSpec): Promise<void> {
   const sampler = new RssSampler();
   const started = Date.now();
   if (spec.target === 'rxws') {
-    const { createServer } = createRequire(__filename)('../dist') as typeof import('../src');
+    const { createServer } = loadRxws();
     const server = createServer({
       host: '127.0.0.1',
       port: 0,
@@ -160,8 +161,7 @@ async function slowReaderServer(spec: RoleSpec): Promise<void> {
         });
       })();
     });
-    const { port } = await server.listen();
-    send({ type: 'listening', port });
+    await listenRxws(server);
     return;
   }
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -187,15 +187,12 @@ async function slowReaderServer(spec: RoleSpec): Promise<void> {
       });
     })();
   });
-  await new Promise((r) => wss.once('listening', r));
-  send({ type: 'listening', port: (wss.address() as { port: number }).port });
+  await listenWs(wss);
 }
 
 /** A raw client that completes the handshake, then reads 1 KiB per second. */
 async function slowReaderClient(spec: RoleSpec): Promise<void> {
-  const socket = connect({ port: spec.port!, host: '127.0.0.1' });
-  socket.write(upgradeRequest(spec.port!));
-  await new Promise((r) => socket.once('data', r));
+  const { socket } = await handshake(spec.port!);
   socket.pause();
   process.on('message', () => send({ type: 'client-report' }));
   const started = Date.now();
@@ -223,9 +220,7 @@ async function slowConsumerServer(spec: RoleSpec): Promise<void> {
     });
   };
   if (spec.target === 'rxws') {
-    const { createServer, flowControl } = createRequire(__filename)(
-      '../dist',
-    ) as typeof import('../src');
+    const { createServer, flowControl } = loadRxws();
     const server = createServer({ host: '127.0.0.1', port: 0, logLevel: 0, maxPayload: 2 * MiB });
     server.connections$.subscribe((conn) => {
       sampler.start();
@@ -242,8 +237,7 @@ async function slowConsumerServer(spec: RoleSpec): Promise<void> {
         });
       }, spec.durationMs);
     });
-    const { port } = await server.listen();
-    send({ type: 'listening', port });
+    await listenRxws(server);
     return;
   }
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -263,8 +257,7 @@ async function slowConsumerServer(spec: RoleSpec): Promise<void> {
       spec.durationMs,
     );
   });
-  await new Promise((r) => wss.once('listening', r));
-  send({ type: 'listening', port: (wss.address() as { port: number }).port });
+  await listenWs(wss);
 }
 
 /** A ws client that sends everything as fast as it can; reports its bufferedAmount at the end. */

@@ -16,12 +16,13 @@
  * Used by run.ts (`npm run bench -- stream-in stream-out`); also the process entry for both
  * roles (`tsx bench/streaming.ts server|client <json>`).
  */
-import { createRequire } from 'node:module';
-import { connect, type Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { upgradeRequest } from './lib/frames';
 import {
   MiB,
+  handshake,
+  listenRxws,
+  listenWs,
+  loadRxws,
   RssSampler,
   runProof,
   nextMessage,
@@ -95,15 +96,6 @@ function result(spec: RoleSpec, sampler: RssSampler, elapsedMs: number): void {
   });
 }
 
-function loadRxws(): typeof import('../src') {
-  return createRequire(__filename)('../dist') as typeof import('../src');
-}
-
-async function listenWs(wss: WebSocketServer): Promise<void> {
-  await new Promise((r) => wss.once('listening', r));
-  send({ type: 'listening', port: (wss.address() as { port: number }).port });
-}
-
 async function streamInServer(spec: RoleSpec): Promise<void> {
   const sampler = new RssSampler();
   if (spec.target === 'rxws') {
@@ -120,8 +112,7 @@ async function streamInServer(spec: RoleSpec): Promise<void> {
         else result(spec, sampler, performance.now() - started);
       });
     });
-    const { port } = await server.listen();
-    send({ type: 'listening', port });
+    await listenRxws(server);
     return;
   }
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: spec.total + 1 });
@@ -135,19 +126,6 @@ async function streamInServer(spec: RoleSpec): Promise<void> {
     });
   });
   await listenWs(wss);
-}
-
-/** Opens a raw socket and completes the handshake; what came after the 101 is returned too. */
-async function handshake(port: number): Promise<{ socket: Socket; rest: Buffer }> {
-  const socket = connect({ port, host: '127.0.0.1' });
-  socket.write(upgradeRequest(port));
-  let head = Buffer.alloc(0);
-  for (;;) {
-    const chunk = await new Promise<Buffer>((r) => socket.once('data', r));
-    head = Buffer.concat([head, chunk]);
-    const end = head.indexOf('\r\n\r\n');
-    if (end >= 0) return { socket, rest: head.subarray(end + 4) };
-  }
 }
 
 /** Writes one masked binary frame of `spec.total` bytes, 1 MiB at a time as the socket drains. */
@@ -188,8 +166,7 @@ async function streamOutServer(spec: RoleSpec): Promise<void> {
       });
       reportWhenAsked();
     });
-    const { port } = await server.listen();
-    send({ type: 'listening', port });
+    await listenRxws(server);
     return;
   }
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });

@@ -4,6 +4,10 @@
  * over IPC; the server samples its RSS and reports the peak over its baseline.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { connect, type Socket } from 'node:net';
+import type { WebSocketServer } from 'ws';
+import { upgradeRequest } from './frames';
 
 export const MiB = 1024 * 1024;
 
@@ -135,4 +139,34 @@ export function runRole<S extends { scenario: string }>(
     send({ type: 'error', message: err.message });
     process.exit(1);
   });
+}
+
+/** rxws as users get it: the `tsc` build in `dist/`. */
+export function loadRxws(): typeof import('../../src') {
+  return createRequire(__filename)('../../dist') as typeof import('../../src');
+}
+
+/** Starts an rxws server and tells the orchestrator its port. */
+export async function listenRxws(server: { listen(): Promise<{ port: number }> }): Promise<void> {
+  const { port } = await server.listen();
+  send({ type: 'listening', port });
+}
+
+/** Waits for a ws server to listen and tells the orchestrator its port. */
+export async function listenWs(wss: WebSocketServer): Promise<void> {
+  await new Promise((r) => wss.once('listening', r));
+  send({ type: 'listening', port: (wss.address() as { port: number }).port });
+}
+
+/** Opens a raw socket and completes the handshake; what came after the 101 is returned too. */
+export async function handshake(port: number): Promise<{ socket: Socket; rest: Buffer }> {
+  const socket = connect({ port, host: '127.0.0.1' });
+  socket.write(upgradeRequest(port));
+  let head = Buffer.alloc(0);
+  for (;;) {
+    const chunk = await new Promise<Buffer>((r) => socket.once('data', r));
+    head = Buffer.concat([head, chunk]);
+    const end = head.indexOf('\r\n\r\n');
+    if (end >= 0) return { socket, rest: head.subarray(end + 4) };
+  }
 }
