@@ -31,7 +31,7 @@ import { Logger, type LogEntry } from './logs';
 import { HotStream } from './util/hot-stream';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { displayAddress } from './transport/address';
-import { admission } from './transport/admission';
+import { admission, admissionCheck, type AdmissionConfig } from './transport/admission';
 import { SocketRequest, type RequestOutcome } from './transport/socket-request';
 
 /** Where the server listens, as `listen()` resolves it. */
@@ -88,7 +88,10 @@ export class RxwsServer {
   private readonly disconnectionsSubject = new Subject<Disconnection>();
   private readonly errorsSubject = new Subject<RxwsError>();
   private readonly listeningSubject = new BehaviorSubject<boolean>(false);
-  private readonly requests = new Subject<SocketRequest>();
+  /** The connection-request pipeline, when there is an `onConnectionRequest` hook. */
+  private readonly requests: Subject<SocketRequest> | undefined;
+  /** Without a hook, the whole admission decision, taken as the socket is accepted. */
+  private readonly admitAtOnce: (request: SocketRequest) => boolean;
   private readonly open = new Map<string, Connection>();
   private readonly sockets = new Set<Socket>();
   private readonly pending = new Map<Socket, Pending>();
@@ -145,17 +148,22 @@ export class RxwsServer {
       onOpen: (ws, socket, request) => this.onOpen(ws, socket, request),
     });
 
-    this.requests
-      .pipe(
-        admission<SocketRequest>({
-          allowedClients: options.allowedClients,
-          maxConnections: options.maxConnections,
-          current: () => this.sockets.size,
-          onConnectionRequest: options.onConnectionRequest,
-          onHookError: (error) => this.reportError(error),
-        }),
-      )
-      .subscribe((request) => request.proceed());
+    const admissionConfig: AdmissionConfig = {
+      allowedClients: options.allowedClients,
+      maxConnections: options.maxConnections,
+      current: () => this.sockets.size,
+      onConnectionRequest: options.onConnectionRequest,
+      onHookError: (error) => this.reportError(error),
+    };
+    if (options.onConnectionRequest) {
+      // A hook may answer later: requests go through the pipeline, decided concurrently.
+      const requests = new Subject<SocketRequest>();
+      requests.pipe(admission(admissionConfig)).subscribe((request) => request.proceed());
+      this.requests = requests;
+    } else {
+      this.requests = undefined;
+    }
+    this.admitAtOnce = admissionCheck<SocketRequest>(admissionConfig);
 
     if (options.server) {
       this.external = true;
@@ -343,7 +351,7 @@ export class RxwsServer {
         s.destroyed && s.closed ? undefined : new Promise((r) => s.once('close', r)),
       ),
     );
-    this.requests.complete();
+    this.requests?.complete();
     this.connectionsSubject.complete();
     this.messagesStream.complete();
     this.disconnectionsSubject.complete();
@@ -430,7 +438,9 @@ export class RxwsServer {
     socket.on('close', this.untrack);
     socket.setNoDelay(o.tcpNoDelay);
     if (o.keepAlive) socket.setKeepAlive(true, o.keepAlive.time);
-    this.requests.next(new SocketRequest(socket, this.outcome, continueWith));
+    const request = new SocketRequest(socket, this.outcome, continueWith);
+    if (this.requests) this.requests.next(request);
+    else if (this.admitAtOnce(request)) request.proceed();
   }
 
   private readonly outcome: RequestOutcome = {

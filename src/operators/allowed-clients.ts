@@ -37,14 +37,26 @@ export interface RefusableRequest {
 export function allowedClients<T extends RefusableRequest>(
   list: readonly string[] | string = [],
 ): MonoTypeOperatorFunction<T> {
+  return filter(allowListCheck<T>(list));
+}
+
+/**
+ * The check behind `allowedClients()`: true for a request on the list; a request off it is
+ * refused (`ERR_NOT_ALLOWED`) and gets false. With an empty list, true without reading the address.
+ * @throws {InvalidArgumentError} at once, naming the first entry that is not valid.
+ */
+export function allowListCheck<T extends RefusableRequest>(
+  list: readonly string[] | string = [],
+): (request: T) => boolean {
   const entries = typeof list === 'string' ? splitList(list) : list;
+  if (entries.length === 0) return () => true;
   let isAllowed: (address: string) => boolean;
   try {
     isAllowed = compileAllowList(entries);
   } catch (err) {
     throw new InvalidArgumentError(`allowedClients: ${(err as Error).message}`);
   }
-  return filter((request) => {
+  return (request) => {
     if (isAllowed(request.remoteAddress)) return true;
     request.refuse(
       new ConnectionRefusedError(
@@ -53,7 +65,7 @@ export function allowedClients<T extends RefusableRequest>(
       ),
     );
     return false;
-  });
+  };
 }
 
 /** Splits IPWorks' comma-separated AllowedClients text into entries. */

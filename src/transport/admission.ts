@@ -13,7 +13,7 @@ import {
   type OperatorFunction,
 } from 'rxjs';
 import { ConnectionRefusedError, HookError, describeError } from '../errors';
-import { allowedClients } from '../operators/allowed-clients';
+import { allowListCheck } from '../operators/allowed-clients';
 import type { HookResult } from '../options';
 import type { ConnectionRequest, ConnectionRequestInfo } from './connection-request';
 
@@ -42,13 +42,21 @@ export function connectionLimit<T extends ConnectionRequest>(
   limit: number,
   current: () => number,
 ): MonoTypeOperatorFunction<T> {
-  return filter((request) => {
+  return filter(limitCheck<T>(limit, current));
+}
+
+/** The check behind `connectionLimit()`: false (and the request refused) over the limit. */
+function limitCheck<T extends ConnectionRequest>(
+  limit: number,
+  current: () => number,
+): (request: T) => boolean {
+  return (request) => {
     if (current() <= limit) return true;
     request.refuse(
       new ConnectionRefusedError('ERR_MAX_CONNECTIONS', `maxConnections (${limit}) reached`),
     );
     return false;
-  });
+  };
 }
 
 /**
@@ -99,20 +107,37 @@ export function connectionHook<T extends ConnectionRequest>(
     );
 }
 
-/** The server's connection-request pipeline: allow-list, limit, then the user's hook. */
-export function admission<T extends ConnectionRequest>(config: {
+/** What the server's connection-request stages are made from. */
+export interface AdmissionConfig {
   allowedClients: readonly string[];
   maxConnections: number;
   current: () => number;
   onConnectionRequest: ((request: ConnectionRequestInfo) => HookResult<boolean>) | undefined;
   onHookError: (error: HookError) => void;
-}): OperatorFunction<T, T> {
-  const stages: MonoTypeOperatorFunction<T>[] = [
-    allowedClients<T>(config.allowedClients),
-    connectionLimit<T>(config.maxConnections, config.current),
-  ];
-  if (config.onConnectionRequest) {
-    stages.push(connectionHook<T>(config.onConnectionRequest, config.onHookError));
-  }
-  return (source) => stages.reduce((s, stage) => s.pipe(stage), source);
+}
+
+/**
+ * The stages that decide at once, the allow-list then the limit, as one check: true to go on;
+ * a request it stops has been refused. Without `onConnectionRequest` this is the whole decision,
+ * made while the socket is accepted.
+ */
+export function admissionCheck<T extends ConnectionRequest>(
+  config: AdmissionConfig,
+): (request: T) => boolean {
+  const allowed = allowListCheck<T>(config.allowedClients);
+  const underLimit = limitCheck<T>(config.maxConnections, config.current);
+  return (request) => allowed(request) && underLimit(request);
+}
+
+/**
+ * The whole connection-request pipeline: `admissionCheck()`, then the user's hook, whose answers
+ * may come later (requests are decided concurrently).
+ */
+export function admission<T extends ConnectionRequest>(
+  config: AdmissionConfig,
+): OperatorFunction<T, T> {
+  const check = filter(admissionCheck<T>(config));
+  const hook = config.onConnectionRequest;
+  if (!hook) return check;
+  return (source) => source.pipe(check, connectionHook<T>(hook, config.onHookError));
 }
