@@ -57,11 +57,6 @@ export interface BroadcastOptions {
   filter?: (connection: Connection) => boolean;
 }
 
-/** A socket between TCP accept and WebSocket open. */
-interface Pending {
-  timer: NodeJS.Timeout;
-}
-
 /**
  * A reactive WebSocket server (IPWorks' WebSocketServer). Create it with `createServer()`.
  * Every stream is hot; all complete when `shutdown()` has finished.
@@ -93,8 +88,8 @@ export class RxwsServer {
   /** Without a hook, the whole admission decision, taken as the socket is accepted. */
   private readonly admitAtOnce: (request: SocketRequest) => boolean;
   private readonly open = new Map<string, Connection>();
-  private readonly sockets = new Set<Socket>();
-  private readonly pending = new Map<Socket, Pending>();
+  /** Sockets between TCP accept and WebSocket open (or their close), with their handshake timers. */
+  private readonly pending = new Map<Socket, NodeJS.Timeout>();
   private readonly handshake: Handshake;
   private readonly httpServer: HttpServer;
   private readonly external: boolean;
@@ -104,6 +99,8 @@ export class RxwsServer {
   private shutdownPromise: Promise<void> | undefined;
   private closing = false;
   private nextId = 0;
+  /** The local end of every accepted socket, when the server listens on one address. */
+  private localEnd: { address: string; port: number } | undefined;
   private readonly context: ConnectionContext;
 
   constructor(options: ResolvedOptions) {
@@ -151,7 +148,9 @@ export class RxwsServer {
     const admissionConfig: AdmissionConfig = {
       allowedClients: options.allowedClients,
       maxConnections: options.maxConnections,
-      current: () => this.sockets.size,
+      // Sockets not yet open and open connections: a connection leaves `open` after its socket
+      // has closed.
+      current: () => this.pending.size + this.open.size,
       onConnectionRequest: options.onConnectionRequest,
       onHookError: (error) => this.reportError(error),
     };
@@ -344,13 +343,14 @@ export class RxwsServer {
     });
     await this.stopListening();
     this.handshake.cancelPending();
-    for (const socket of this.pending.keys()) socket.destroy();
+    const handshaking = [...this.pending.keys()].map((s) => {
+      const closed = s.closed ? undefined : new Promise((r) => s.once('close', r));
+      s.destroy();
+      return closed;
+    });
+    // A connection's disconnect() resolves once its socket has closed.
     await Promise.all([...this.open.values()].map((c) => c.disconnect(code, reason)));
-    await Promise.all(
-      [...this.sockets].map((s) =>
-        s.destroyed && s.closed ? undefined : new Promise((r) => s.once('close', r)),
-      ),
-    );
+    await Promise.all(handshaking);
     this.requests?.complete();
     this.connectionsSubject.complete();
     this.messagesStream.complete();
@@ -383,7 +383,14 @@ export class RxwsServer {
             this.reportError(new ListenError('ERR_LISTEN', err.message, { cause: err })),
           );
           this.netServer = server;
-          resolve(toListenAddress(server.address() as AddressInfo));
+          const address = toListenAddress(server.address() as AddressInfo);
+          // Bound to one address, every socket's local end is that address and port: no
+          // getsockname() per connection. A wildcard bind reads each socket's.
+          this.localEnd =
+            address.address === '0.0.0.0' || address.address === '::'
+              ? undefined
+              : { address: displayAddress(address.address), port: address.port };
+          resolve(address);
         },
       );
     });
@@ -431,10 +438,7 @@ export class RxwsServer {
       socket.destroy();
       return;
     }
-    this.sockets.add(socket);
-    this.pending.set(socket, {
-      timer: setTimeout(this.handshakeTimedOut, o.handshakeTimeout, socket),
-    });
+    this.pending.set(socket, setTimeout(this.handshakeTimedOut, o.handshakeTimeout, socket));
     socket.on('close', this.untrack);
     socket.setNoDelay(o.tcpNoDelay);
     if (o.keepAlive) socket.setKeepAlive(true, o.keepAlive.time);
@@ -474,23 +478,20 @@ export class RxwsServer {
     },
   };
 
-  /** One listener for every tracked socket's 'close' (`this` is the socket): no closure each. */
+  /**
+   * One listener for the 'close' of every socket not yet open (`this` is the socket): no
+   * closure each. Removed at open, when the connection takes over.
+   */
   private readonly untrack = ((server: RxwsServer) =>
     function untrack(this: Socket): void {
-      server.sockets.delete(this);
-      const pending = server.pending.get(this);
-      if (pending) {
-        clearTimeout(pending.timer);
-        server.pending.delete(this);
-      }
+      clearTimeout(server.pending.get(this));
+      server.pending.delete(this);
     })(this);
 
   private onOpen(ws: WebSocket, socket: Socket, request: OpenRequest): void {
-    const pending = this.pending.get(socket);
-    if (pending) {
-      clearTimeout(pending.timer);
-      this.pending.delete(socket);
-    }
+    clearTimeout(this.pending.get(socket));
+    this.pending.delete(socket);
+    socket.removeListener('close', this.untrack);
     // ws turns Nagle off when it takes the socket; put back what the user asked for.
     if (!this.options.tcpNoDelay) socket.setNoDelay(false);
     const id = String(++this.nextId);
@@ -502,8 +503,8 @@ export class RxwsServer {
       {
         remoteAddress,
         remotePort,
-        localAddress: displayAddress(socket.localAddress ?? ''),
-        localPort: socket.localPort ?? 0,
+        localAddress: this.localEnd?.address ?? displayAddress(socket.localAddress ?? ''),
+        localPort: this.localEnd?.port ?? socket.localPort ?? 0,
       },
       details,
       this.context,
@@ -538,8 +539,8 @@ export class RxwsServer {
     this.open.delete(connection.id);
   }
 
+  // The socket stays in `pending` (and counts against maxConnections) until it has closed.
   private readonly handshakeTimedOut = (socket: Socket): void => {
-    this.pending.delete(socket);
     const remoteAddress = displayAddress(socket.remoteAddress ?? '');
     this.logger.log({
       level: 1,

@@ -60,6 +60,24 @@ describe('Connection', () => {
     expect(server.connections.get('1')).toBe(conn);
   });
 
+  it('gives each connection the local address its client reached, on a wildcard bind too', async () => {
+    const { server, port } = await startServer({ host: '0.0.0.0' });
+    const seen: Connection[] = [];
+    server.connections$.subscribe((c) => seen.push(c));
+    const a = await openClient(`ws://127.0.0.1:${port}`);
+    const b = await openClient(`ws://127.0.0.2:${port}`);
+    expect(seen.map((c) => [c.localAddress, c.localPort])).toEqual([
+      ['127.0.0.1', port],
+      ['127.0.0.2', port],
+    ]);
+    const closed = firstValueFrom(seen[1].closed$);
+    b.close();
+    await closed;
+    a.terminate();
+    // Still there once the socket is gone.
+    expect([seen[1].localAddress, seen[1].localPort]).toEqual(['127.0.0.2', port]);
+  });
+
   it('gives every connection its own id', async () => {
     const { server, url } = await startServer();
     const ids = lastValueFrom(server.connections$.pipe(take(3), toArray()));

@@ -29,7 +29,6 @@ import { openFile } from './file';
 import type { RxwsWebSocket } from './receiver';
 import {
   Outbound,
-  type OverflowHandler,
   type OverflowPolicy,
   type QueueLimit,
   type QueuedSend,
@@ -212,26 +211,13 @@ export class Connection {
   private inMessage = false;
   /** The current message goes to the reassembly (decided at its first piece). */
   private reassembling = false;
-  private pongs: HotStream<Buffer> | undefined;
-  private errors: HotStream<RxwsError> | undefined;
-  private closedWaiters: HotStream<CloseInfo> | undefined;
-  private readyStream: HotStream<boolean> | undefined;
-  private readyToSend$_: Observable<boolean> | undefined;
-  private closed$_: Observable<CloseInfo> | undefined;
-  private closedPromise: Promise<CloseInfo> | undefined;
   private _sink: ConnectionSink | undefined;
   private readonly outbound: Outbound;
-  private pending: Set<{ queued: QueuedSend; reject: (err: Error) => void }> | undefined;
-  private watchdog: NodeJS.Timeout | undefined;
-  private closeSent: { code: number; reason: string } | undefined;
-  private failure: RxwsError | undefined;
   private closedInfo: CloseInfo | undefined;
   private bytesIn = 0;
   private messagesIn = 0;
-  private timesPaused = 0;
-  private drops: Record<OverflowPolicy, number> | undefined;
-  private transfers: Set<StreamTransfer> | undefined;
-  private transferOwner_: TransferOwner | undefined;
+  /** The rest of the state, made at its first use: an idle connection carries one empty slot. */
+  private extras: ConnectionExtras | undefined;
 
   constructor(
     id: string,
@@ -253,7 +239,7 @@ export class Connection {
     this.outbound = new Outbound(ws, socket, ctx.outBufferSize);
     this.outbound.limit = ctx.maxQueue;
     this.outbound.policy = ctx.overflow;
-    this.outbound.overflow = new OverflowReporter(this);
+    this.outbound.overflow = this;
     this.outbound.maxFrameSize = ctx.maxFrameSize;
 
     const receiver = (ws as RxwsWebSocket).streamingReceiver;
@@ -264,6 +250,11 @@ export class Connection {
     (ws as OwnedWebSocket)[kConnection] = this;
     ws.on('error', onWsError);
     ws.on('close', onWsClose);
+  }
+
+  /** The occasional state, made now if it was not. */
+  private get own(): ConnectionExtras {
+    return (this.extras ??= new ConnectionExtras());
   }
 
   /**
@@ -301,10 +292,11 @@ export class Connection {
    * queue. Completes on close.
    */
   get readyToSend$(): Observable<boolean> {
-    return (this.readyToSend$_ ??= new Observable<boolean>((subscriber) => {
+    return (this.own.readyToSend$ ??= new Observable<boolean>((subscriber) => {
       subscriber.next(this.outbound.ready);
-      this.readyStream ??= this.closedInfo ? completedStream() : new HotStream();
-      return this.readyStream.observable.subscribe(subscriber);
+      const extras = this.own;
+      extras.readyStream ??= this.closedInfo ? completedStream() : new HotStream();
+      return extras.readyStream.observable.subscribe(subscriber);
     }));
   }
 
@@ -319,8 +311,8 @@ export class Connection {
       queuedMessages: out.queued,
       queuedBytes: out.queuedBytes,
       peakQueuedBytes: out.peakQueuedBytes,
-      drops: { ...NO_DROPS, ...this.drops },
-      timesPaused: this.timesPaused,
+      drops: { ...NO_DROPS, ...this.extras?.drops },
+      timesPaused: this.extras?.timesPaused ?? 0,
     };
   }
 
@@ -358,28 +350,29 @@ export class Connection {
 
   /** Payloads of the pongs received (hot); completes on close. */
   get pongs$(): Observable<Buffer> {
-    if (!this.pongs) {
+    const extras = this.own;
+    if (!extras.pongs) {
       // Listened for only once asked for: an idle connection keeps one listener less.
       if (!this.closedInfo) this.ws.on('pong', onWsPong);
-      this.pongs = this.closedInfo ? completedStream() : new HotStream();
+      extras.pongs = this.closedInfo ? completedStream() : new HotStream();
     }
-    return this.pongs.observable;
+    return extras.pongs.observable;
   }
 
   /** This connection's failures (hot), each also on `server.errors$`; completes on close. */
   get errors$(): Observable<RxwsError> {
-    return (this.errors ??= this.closedInfo ? completedStream() : new HotStream()).observable;
+    return (this.own.errors ??= this.closedInfo ? completedStream() : new HotStream()).observable;
   }
 
   /** Emits how the connection closed, once, then completes; late subscribers get it too. */
   get closed$(): Observable<CloseInfo> {
-    return (this.closed$_ ??= new Observable<CloseInfo>((subscriber) => {
+    return (this.own.closed$ ??= new Observable<CloseInfo>((subscriber) => {
       if (this.closedInfo) {
         subscriber.next(this.closedInfo);
         subscriber.complete();
         return undefined;
       }
-      return (this.closedWaiters ??= new HotStream()).observable.subscribe(subscriber);
+      return (this.own.closedWaiters ??= new HotStream()).observable.subscribe(subscriber);
     }));
   }
 
@@ -446,13 +439,14 @@ export class Connection {
       }
       const entry = { queued: undefined as unknown as QueuedSend, reject };
       const cb: WriteCallback = (err) => {
-        this.pending?.delete(entry);
-        if (this.pending?.size === 0) this.stopWatchdog();
+        const pending = this.extras?.pending;
+        pending?.delete(entry);
+        if (pending?.size === 0) this.stopWatchdog();
         if (err) reject(this.sendFailed(err));
         else resolve();
       };
       entry.queued = this.outbound.send(payload, binary, cb);
-      (this.pending ??= new Set()).add(entry);
+      (this.own.pending ??= new Set()).add(entry);
       this.startWatchdog();
     });
   }
@@ -599,17 +593,17 @@ export class Connection {
     }
     const transfer = new StreamTransfer(
       this.outbound,
-      (this.transferOwner_ ??= new TransferReporter(this)),
+      (this.own.transferOwner ??= new TransferReporter(this)),
       puller,
       binary,
       length,
       destroySource,
       subscriber,
     );
-    (this.transfers ??= new Set()).add(transfer);
+    (this.own.transfers ??= new Set()).add(transfer);
     this.outbound.enqueueTransfer(transfer);
     return () => {
-      this.transfers?.delete(transfer);
+      this.extras?.transfers?.delete(transfer);
       transfer.cancel(this.interrupted('the subscriber unsubscribed'), false);
     };
   }
@@ -622,7 +616,7 @@ export class Connection {
   interrupt(): boolean {
     const active = this.outbound.activeTransfer;
     if (!(active instanceof StreamTransfer)) return false;
-    this.transfers?.delete(active);
+    this.extras?.transfers?.delete(active);
     active.cancel(this.interrupted('interrupt() was called'), true);
     return true;
   }
@@ -688,12 +682,12 @@ export class Connection {
   }
 
   private whenClosed(): Promise<CloseInfo> {
-    return (this.closedPromise ??= new Promise((resolve) => this.closed$.subscribe(resolve)));
+    return (this.own.closedPromise ??= new Promise((resolve) => this.closed$.subscribe(resolve)));
   }
 
   /** Stops reading from the socket (IPWorks' AcceptData = false); TCP pushes back on the client. */
   pause(): void {
-    if (!this.ws.isPaused) this.timesPaused++;
+    if (!this.ws.isPaused) this.own.timesPaused++;
     this.ws.pause();
   }
 
@@ -709,7 +703,7 @@ export class Connection {
     fromSink: boolean,
     queue?: { readonly length: number; readonly bytes: number },
   ): void {
-    const drops = (this.drops ??= { ...NO_DROPS });
+    const drops = (this.own.drops ??= { ...NO_DROPS });
     drops[policy]++;
     const where = queue
       ? `followReadyToSend queue full (${queue.length} values, ${queue.bytes} bytes)`
@@ -737,7 +731,7 @@ export class Connection {
 
   /** @internal a ReadyToSend edge: to `readyToSend$`, and to `logs$` at verbose level. */
   readyChanged(ready: boolean): void {
-    this.readyStream?.next(ready);
+    this.extras?.readyStream?.next(ready);
     if (this.ctx.logger.enabled(2)) {
       this.ctx.logger.log({
         level: 2,
@@ -837,7 +831,7 @@ export class Connection {
   ): void {
     if (this._state !== 'OPEN') return;
     this._state = 'CLOSING';
-    this.closeSent = { code, reason };
+    this.own.closeSent = { code, reason };
     if (discardQueued) this.outbound.failQueued(discardQueued);
     if (this.outbound.idle) {
       this.sendClose(code, reason, wait);
@@ -874,26 +868,30 @@ export class Connection {
   }
 
   private report(err: RxwsError): void {
-    this.errors?.next(err);
+    this.extras?.errors?.next(err);
     this.ctx.onError(err);
   }
 
   private startWatchdog(): void {
     // Every drain of the socket is progress: it restarts the wait.
-    this.outbound.onProgress ??= () => this.watchdog?.refresh();
-    if (this.watchdog) return;
-    this.watchdog = setTimeout(() => this.timedOut(), this._timeout * 1000);
+    const extras = this.own;
+    this.outbound.onProgress ??= () => extras.watchdog?.refresh();
+    if (extras.watchdog) return;
+    extras.watchdog = setTimeout(() => this.timedOut(), this._timeout * 1000);
   }
 
   private stopWatchdog(): void {
-    if (this.watchdog) clearTimeout(this.watchdog);
-    this.watchdog = undefined;
+    const extras = this.extras;
+    if (!extras?.watchdog) return;
+    clearTimeout(extras.watchdog);
+    extras.watchdog = undefined;
   }
 
   private timedOut(): void {
-    this.watchdog = undefined;
-    const timedOut = [...(this.pending ?? [])];
-    this.pending?.clear();
+    const extras = this.own;
+    extras.watchdog = undefined;
+    const timedOut = [...(extras.pending ?? [])];
+    extras.pending?.clear();
     for (const entry of timedOut) {
       const withdrawn = entry.queued.withdraw();
       entry.reject(
@@ -963,7 +961,7 @@ export class Connection {
 
   /** @internal */
   handlePong(data: Buffer): void {
-    this.pongs?.next(data);
+    this.extras?.pongs?.next(data);
   }
 
   /** @internal */
@@ -973,7 +971,7 @@ export class Connection {
   }
 
   private handleFailure(error: ConnectionError): void {
-    this.failure = error;
+    this.own.failure = error;
     if (this._state === 'OPEN') this._state = 'CLOSING';
     this.ctx.logger.log({
       level: 1,
@@ -990,16 +988,19 @@ export class Connection {
     this._state = 'CLOSED';
     this.stopWatchdog();
     const received = code !== CloseCode.ABNORMAL;
+    const extras = this.extras;
+    const closeSent = extras?.closeSent;
+    const failure = extras?.failure;
     const info: CloseInfo = {
-      code: received ? code : (this.closeSent?.code ?? this.failure?.closeCode ?? code),
-      reason: received ? reasonBuffer.toString() : (this.closeSent?.reason ?? ''),
+      code: received ? code : (closeSent?.code ?? failure?.closeCode ?? code),
+      reason: received ? reasonBuffer.toString() : (closeSent?.reason ?? ''),
       wasClean: received,
-      ...(this.failure ? { error: this.failure } : {}),
+      ...(failure ? { error: failure } : {}),
     };
     this.closedInfo = info;
     (this.ws as RxwsWebSocket).streamingReceiver.releaseInflater();
 
-    this.pending?.clear();
+    extras?.pending?.clear();
     const lost = this.outbound.failQueued(
       () =>
         new SendError('ERR_NOT_OPEN', `connection ${this.id} closed before the data was sent`, {
@@ -1017,20 +1018,40 @@ export class Connection {
     }
 
     this.ctx.onClose(this, info);
-    this.closedWaiters?.next(info);
-    this.closedWaiters?.complete();
-    if (this.transfers) {
+    extras?.closedWaiters?.next(info);
+    extras?.closedWaiters?.complete();
+    if (extras?.transfers) {
       const failed = this.notOpen();
-      for (const transfer of this.transfers) transfer.cancel(failed, true);
-      this.transfers.clear();
+      for (const transfer of extras.transfers) transfer.cancel(failed, true);
+      extras.transfers.clear();
     }
     this.messages?.complete();
     this.fragments?.complete();
     this.reassembler_?.reset();
-    this.pongs?.complete();
-    this.errors?.complete();
-    this.readyStream?.complete();
+    extras?.pongs?.complete();
+    extras?.errors?.complete();
+    extras?.readyStream?.complete();
   }
+}
+
+/** What a connection holds only once it is used: streams asked for, sends with a timeout, close details. */
+class ConnectionExtras {
+  pongs: HotStream<Buffer> | undefined = undefined;
+  errors: HotStream<RxwsError> | undefined = undefined;
+  closedWaiters: HotStream<CloseInfo> | undefined = undefined;
+  readyStream: HotStream<boolean> | undefined = undefined;
+  readyToSend$: Observable<boolean> | undefined = undefined;
+  closed$: Observable<CloseInfo> | undefined = undefined;
+  closedPromise: Promise<CloseInfo> | undefined = undefined;
+  /** Sends waiting under a timeout (`defaultTimeout`), and their watchdog. */
+  pending: Set<{ queued: QueuedSend; reject: (err: Error) => void }> | undefined = undefined;
+  watchdog: NodeJS.Timeout | undefined = undefined;
+  closeSent: { code: number; reason: string } | undefined = undefined;
+  failure: RxwsError | undefined = undefined;
+  timesPaused = 0;
+  drops: Record<OverflowPolicy, number> | undefined = undefined;
+  transfers: Set<StreamTransfer> | undefined = undefined;
+  transferOwner: TransferOwner | undefined = undefined;
 }
 
 /** The connection's Observer side; a class, so an idle connection pays for no closures. */
@@ -1063,23 +1084,6 @@ class TransferReporter implements TransferOwner {
 
   abandon(err: SendError): void {
     this.connection.abandonTransfer(err);
-  }
-}
-
-/** Tells the connection about overflows of its queue; a class, so no closures per connection. */
-class OverflowReporter implements OverflowHandler {
-  constructor(private readonly connection: Connection) {}
-
-  error(code: 'ERR_WOULD_BLOCK' | 'ERR_DROPPED'): Error {
-    return this.connection.overflowError(code);
-  }
-
-  dropped(policy: OverflowPolicy, bytes: number, fromSink: boolean): void {
-    this.connection.overflowed(policy, bytes, fromSink);
-  }
-
-  readyChanged(ready: boolean): void {
-    this.connection.readyChanged(ready);
   }
 }
 

@@ -1,7 +1,13 @@
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { Opcode, encodeFrame } from './frame';
-import { HoldQueue, type Held, type OverflowPolicy, type QueueLimit } from '../util/hold-queue';
+import {
+  HoldQueue,
+  UNBOUNDED,
+  type Held,
+  type OverflowPolicy,
+  type QueueLimit,
+} from '../util/hold-queue';
 
 /** Called once a frame has been written to the socket, or with the error that stopped it. */
 export type WriteCallback = (err?: Error | null) => void;
@@ -27,12 +33,15 @@ export interface Transfer {
 
 export type { OverflowPolicy, QueueLimit };
 
-/** How the connection learns about its queue: overflows (to count, log, report, close) and ReadyToSend edges. */
+/**
+ * How the connection learns about its queue: overflows (to count, log, report, close) and
+ * ReadyToSend edges. The connection itself, so no object per connection for it.
+ */
 export interface OverflowHandler {
   /** Makes the error a dropped or refused send rejects with. */
-  error(code: 'ERR_WOULD_BLOCK' | 'ERR_DROPPED'): Error;
+  overflowError(code: 'ERR_WOULD_BLOCK' | 'ERR_DROPPED'): Error;
   /** One send was dropped or refused under `policy`; `fromSink` when it had no callback. */
-  dropped(policy: OverflowPolicy, bytes: number, fromSink: boolean): void;
+  overflowed(policy: OverflowPolicy, bytes: number, fromSink: boolean): void;
   /** `ready` changed (ReadyToSend). */
   readyChanged(ready: boolean): void;
 }
@@ -51,6 +60,9 @@ export interface QueuedSend {
 }
 
 const SENT: QueuedSend = Object.freeze({ withdraw: () => false });
+
+/** The queue of every outbound with nothing waiting: read, never offered to (see ownQueue()). */
+const NO_QUEUE = new HoldQueue<Pending>(() => undefined);
 
 type OwnedSocket = Socket & { [kOutbound]?: Outbound };
 
@@ -88,7 +100,10 @@ function uncorkAll(): void {
  * halved ping-pong throughput). See https://nodejs.org/api/stream.html#writablecork.
  */
 export class Outbound {
-  private readonly queue: HoldQueue<Pending>;
+  /** Sends waiting their turn: a shared empty queue until the first send has to wait. */
+  private queue: HoldQueue<Pending> = NO_QUEUE;
+  private _limit: QueueLimit = UNBOUNDED;
+  private _policy: OverflowPolicy = 'error';
   /** @internal the socket is corked until the next tick. */
   corked = false;
   private waitingForDrain = false;
@@ -115,27 +130,38 @@ export class Outbound {
   ) {
     (socket as OwnedSocket)[kOutbound] = this;
     this.direct = ws.extensions === '';
-    this.queue = new HoldQueue<Pending>((held, policy, evicted) =>
-      this.dropped(held, policy, evicted),
-    );
   }
 
   /** The queue's bound; set by the connection. */
   get limit(): QueueLimit {
-    return this.queue.limit;
+    return this._limit;
   }
 
   set limit(limit: QueueLimit) {
-    this.queue.limit = limit;
+    this._limit = limit;
+    if (this.queue !== NO_QUEUE) this.queue.limit = limit;
   }
 
   /** What happens to a send past the bound; set by the connection. */
   get policy(): OverflowPolicy {
-    return this.queue.policy;
+    return this._policy;
   }
 
   set policy(policy: OverflowPolicy) {
-    this.queue.policy = policy;
+    this._policy = policy;
+    if (this.queue !== NO_QUEUE) this.queue.policy = policy;
+  }
+
+  /** The queue, made at the first send that has to wait: an idle connection does without. */
+  private ownQueue(): HoldQueue<Pending> {
+    if (this.queue === NO_QUEUE) {
+      this.queue = new HoldQueue<Pending>(
+        (held, policy, evicted) => this.dropped(held, policy, evicted),
+        this._limit,
+        this._policy,
+      );
+    }
+    return this.queue;
   }
 
   /** Payload bytes waiting in the queue. */
@@ -179,10 +205,11 @@ export class Outbound {
       return SENT;
     }
     this.setReady(false);
-    const held = this.queue.offer({ data, binary, cb }, bytes);
+    const queue = this.ownQueue();
+    const held = queue.offer({ data, binary, cb }, bytes);
     if (!held) return SENT;
     this.waitForDrain();
-    return { withdraw: () => this.queue.withdraw(held) };
+    return { withdraw: () => queue.withdraw(held) };
   }
 
   /**
@@ -231,20 +258,20 @@ export class Outbound {
     const handler = this.overflow;
     const transfer = held.value.transfer;
     if (transfer) {
-      transfer.refused(handler?.error('ERR_WOULD_BLOCK'));
-      handler?.dropped(policy, held.bytes, false);
+      transfer.refused(handler?.overflowError('ERR_WOULD_BLOCK'));
+      handler?.overflowed(policy, held.bytes, false);
       return;
     }
     const cb = held.value.cb;
     if (cb) {
-      const err = handler?.error(
+      const err = handler?.overflowError(
         policy === 'drop-newest' || policy === 'drop-oldest' ? 'ERR_DROPPED' : 'ERR_WOULD_BLOCK',
       );
       // A new send's callback is called later, as ws calls its callbacks: never inside send().
       if (evicted) cb(err);
       else process.nextTick(cb, err);
     }
-    handler?.dropped(policy, held.bytes, cb === undefined);
+    handler?.overflowed(policy, held.bytes, cb === undefined);
   }
 
   /** Fails every queued send with the error `makeError()` returns, and empties the queue. */
@@ -327,7 +354,7 @@ export class Outbound {
       transfer.start();
       return;
     }
-    if (this.queue.offer({ data: EMPTY, binary: true, cb: undefined, transfer }, 0)) {
+    if (this.ownQueue().offer({ data: EMPTY, binary: true, cb: undefined, transfer }, 0)) {
       this.waitForDrain();
     }
   }

@@ -16,8 +16,6 @@ export interface RequestOutcome {
 export class SocketRequest implements ConnectionRequest {
   readonly remoteAddress: string;
   readonly remotePort: number;
-  readonly localAddress: string;
-  readonly localPort: number;
   private _refused = false;
 
   constructor(
@@ -28,8 +26,15 @@ export class SocketRequest implements ConnectionRequest {
   ) {
     this.remoteAddress = displayAddress(socket.remoteAddress ?? '');
     this.remotePort = socket.remotePort ?? 0;
-    this.localAddress = displayAddress(socket.localAddress ?? '');
-    this.localPort = socket.localPort ?? 0;
+  }
+
+  /** Read when asked (by a hook): the socket is open while the pipeline decides. */
+  get localAddress(): string {
+    return displayAddress(this.socket.localAddress ?? '');
+  }
+
+  get localPort(): number {
+    return this.socket.localPort ?? 0;
   }
 
   get refused(): boolean {

@@ -26,7 +26,7 @@ export interface Held<T> {
  */
 export type OverflowListener<T> = (held: Held<T>, policy: OverflowPolicy, evicted: boolean) => void;
 
-const UNBOUNDED: QueueLimit = Object.freeze({ bytes: Infinity, messages: Infinity });
+export const UNBOUNDED: QueueLimit = Object.freeze({ bytes: Infinity, messages: Infinity });
 
 /**
  * The bounded, ordered queue behind ReadyToSend: values wait here while their consumer is not
