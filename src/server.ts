@@ -32,7 +32,12 @@ import { HotStream } from './util/hot-stream';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { displayAddress } from './transport/address';
 import { admission, admissionCheck, type AdmissionConfig } from './transport/admission';
-import { SocketRequest, type RequestOutcome } from './transport/socket-request';
+import {
+  SocketRequest,
+  localEndOf,
+  type LocalEnd,
+  type RequestOutcome,
+} from './transport/socket-request';
 
 /** Where the server listens, as `listen()` resolves it. */
 export interface ListenAddress {
@@ -100,7 +105,7 @@ export class RxwsServer {
   private closing = false;
   private nextId = 0;
   /** The local end of every accepted socket, when the server listens on one address. */
-  private localEnd: { address: string; port: number } | undefined;
+  private localEnd: LocalEnd | undefined;
   private readonly context: ConnectionContext;
 
   constructor(options: ResolvedOptions) {
@@ -476,6 +481,7 @@ export class RxwsServer {
       }
       request.continueWith();
     },
+    localEnd: () => this.localEnd,
   };
 
   /**
@@ -496,6 +502,7 @@ export class RxwsServer {
     if (!this.options.tcpNoDelay) socket.setNoDelay(false);
     const id = String(++this.nextId);
     const { remoteAddress, remotePort, ...details } = request;
+    const local = localEndOf(socket, this.localEnd);
     const connection = new Connection(
       id,
       ws,
@@ -503,8 +510,8 @@ export class RxwsServer {
       {
         remoteAddress,
         remotePort,
-        localAddress: this.localEnd?.address ?? displayAddress(socket.localAddress ?? ''),
-        localPort: this.localEnd?.port ?? socket.localPort ?? 0,
+        localAddress: local.address,
+        localPort: local.port,
       },
       details,
       this.context,

@@ -121,6 +121,20 @@ describe('the connection-request stage', () => {
     expect(ws.readyState).toBe(ws.OPEN);
   });
 
+  it('gives onConnectionRequest the address the client reached on a wildcard bind', async () => {
+    const seen: [string, number][] = [];
+    const { port } = await startServer({
+      host: '0.0.0.0',
+      onConnectionRequest: (r) => {
+        seen.push([r.localAddress, r.localPort]);
+        return true;
+      },
+    });
+    const ws = await openClient(`ws://127.0.0.2:${port}`);
+    expect(ws.readyState).toBe(ws.OPEN);
+    expect(seen).toEqual([['127.0.0.2', port]]);
+  });
+
   it.each([
     ['false', () => false],
     ['a Promise of false', () => Promise.resolve(false)],

@@ -1,7 +1,7 @@
 import { NEVER, throwError } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { ConnectionRefusedError, HookError } from '../../src';
-import { admission, connectionHook, connectionLimit } from '../../src/transport/admission';
+import { admission, admissionCheck, connectionHook } from '../../src/transport/admission';
 
 function request(remoteAddress: string) {
   const refusals: ConnectionRefusedError[] = [];
@@ -22,20 +22,44 @@ function request(remoteAddress: string) {
   };
 }
 
-describe('connectionLimit', () => {
+describe('admissionCheck', () => {
+  const config = {
+    allowedClients: ['127.0.0.0/8'],
+    maxConnections: 2,
+    onConnectionRequest: undefined,
+    onHookError: () => undefined,
+  };
+
   it('refuses with ERR_MAX_CONNECTIONS while the count is over the limit', () => {
-    const scheduler = new TestScheduler((a, e) => expect(a).toEqual(e));
-    const values = { a: request('127.0.0.1'), b: request('127.0.0.2'), c: request('127.0.0.3') };
     let count = 0;
-    scheduler.run(({ hot, expectObservable }) => {
-      const requests = hot('-a-b-c-|', values);
-      // count() includes the request being checked.
-      const counted = requests.pipe(connectionLimit(2, () => ++count));
-      expectObservable(counted).toBe('-a-b---|', values);
-    });
-    expect(values.c.refusals.map((r) => [r.code, r.message])).toEqual([
+    // current() includes the request being checked.
+    const check = admissionCheck({ ...config, current: () => ++count });
+    const [a, b, c] = [request('127.0.0.1'), request('127.0.0.2'), request('127.0.0.3')];
+    expect([check(a), check(b), check(c)]).toEqual([true, true, false]);
+    expect(c.refusals.map((r) => [r.code, r.message])).toEqual([
       ['ERR_MAX_CONNECTIONS', 'maxConnections (2) reached'],
     ]);
+    expect([...a.refusals, ...b.refusals]).toEqual([]);
+  });
+
+  it('applies the allow-list before the limit, which then does not count the request', () => {
+    let counted = 0;
+    const check = admissionCheck({ ...config, current: () => ++counted });
+    const outside = request('10.0.0.1');
+    expect(check(outside)).toBe(false);
+    expect(outside.refusals.map((r) => r.code)).toEqual(['ERR_NOT_ALLOWED']);
+    expect(counted).toBe(0);
+  });
+
+  it('does not read the address when the allow-list is empty', () => {
+    const check = admissionCheck({ ...config, allowedClients: [], current: () => 1 });
+    const unread = {
+      ...request('unused'),
+      get remoteAddress(): string {
+        throw new Error('remoteAddress was read');
+      },
+    };
+    expect(check(unread)).toBe(true);
   });
 });
 

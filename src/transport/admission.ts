@@ -35,17 +35,9 @@ export function hookResult$<T>(result: HookResult<T>): Observable<T> {
 }
 
 /**
- * Refuses requests once `current()` (connections open or being opened, this one included) is
- * over `limit`, with `ERR_MAX_CONNECTIONS`.
+ * The limit: true while `current()` (connections open or being opened, this one included) is at
+ * most `limit`; over it, the request is refused with `ERR_MAX_CONNECTIONS`.
  */
-export function connectionLimit<T extends ConnectionRequest>(
-  limit: number,
-  current: () => number,
-): MonoTypeOperatorFunction<T> {
-  return filter(limitCheck<T>(limit, current));
-}
-
-/** The check behind `connectionLimit()`: false (and the request refused) over the limit. */
 function limitCheck<T extends ConnectionRequest>(
   limit: number,
   current: () => number,

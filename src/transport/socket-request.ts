@@ -3,10 +3,28 @@ import type { ConnectionRefusedError } from '../errors';
 import { displayAddress } from './address';
 import type { ConnectionRequest } from './connection-request';
 
-/** What happens to a request once the pipeline has decided. */
+/** The server end of a connection. */
+export interface LocalEnd {
+  readonly address: string;
+  readonly port: number;
+}
+
+/**
+ * Where the client reached the server: `fixed` (the listening address, when the server is bound
+ * to one) or else the socket's own local end, read with a getsockname() while it is open.
+ */
+export function localEndOf(socket: Socket, fixed: LocalEnd | undefined): LocalEnd {
+  return (
+    fixed ?? { address: displayAddress(socket.localAddress ?? ''), port: socket.localPort ?? 0 }
+  );
+}
+
+/** What happens to a request once the pipeline has decided, and what the server knows of it. */
 export interface RequestOutcome {
   refused(request: SocketRequest, reason: ConnectionRefusedError): void;
   accepted(request: SocketRequest): void;
+  /** The local end of every socket, when the server listens on one address. */
+  localEnd(): LocalEnd | undefined;
 }
 
 /**
@@ -28,13 +46,13 @@ export class SocketRequest implements ConnectionRequest {
     this.remotePort = socket.remotePort ?? 0;
   }
 
-  /** Read when asked (by a hook): the socket is open while the pipeline decides. */
+  /** Read when asked (by a hook), not for every socket; see `localEndOf()`. */
   get localAddress(): string {
-    return displayAddress(this.socket.localAddress ?? '');
+    return localEndOf(this.socket, this.outcome.localEnd()).address;
   }
 
   get localPort(): number {
-    return this.socket.localPort ?? 0;
+    return localEndOf(this.socket, this.outcome.localEnd()).port;
   }
 
   get refused(): boolean {
