@@ -73,6 +73,11 @@ export class InvalidOptionError extends TypeError {
   }
 }
 
+/** Throws the `InvalidOptionError` whose sentence names the option, what it must be, and the value. */
+export function invalidOption(option: string, expected: string, value: unknown): never {
+  throw new InvalidOptionError(option, `"${option}" must be ${expected}, got ${show(value)}`);
+}
+
 /** An argument of a method call has a wrong type or value. Thrown at once. */
 export class InvalidArgumentError extends TypeError {
   override name = 'InvalidArgumentError';

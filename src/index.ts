@@ -17,10 +17,10 @@ export type {
   FileSendOptions,
 } from './connection/connection';
 export type { SendProgress, StreamSource } from './connection/stream-send';
-export { CloseCode, isValidCloseCode } from './connection/close-codes';
+export { CloseCode, isValidCloseCode } from './protocol/close-codes';
 export type { OverflowPolicy, QueueLimit } from './util/hold-queue';
 export { allowedClients } from './operators/allowed-clients';
-export type { RefusableRequest } from './operators/allowed-clients';
+export type { RefusableRequest } from './transport/allow-list';
 export type { ConnectionRequest, ConnectionRequestInfo } from './transport/connection-request';
 export type {
   AcceptDecision,
@@ -29,14 +29,9 @@ export type {
   RejectDecision,
 } from './handshake/open-request';
 export { DEFAULT_OPTIONS } from './options';
-export type {
-  HookResult,
-  KeepAliveOptions,
-  LogLevel,
-  ServerOptions,
-  ResolvedOptions,
-} from './options';
-export type { LogEntry, LogType, RefusalStage } from './logs';
+export type { KeepAliveOptions, ServerOptions, ResolvedOptions } from './options';
+export type { HookResult } from './hooks';
+export type { LogEntry, LogLevel, LogType, RefusalStage } from './logs';
 export {
   ConnectionError,
   ConnectionRefusedError,
@@ -53,4 +48,5 @@ export type { FollowReadyToSendOptions } from './operators/follow-ready-to-send'
 export { flowControl } from './operators/flow-control';
 export type { FlowControlOptions, Pausable } from './operators/flow-control';
 export { bufferMessage } from './operators/buffer-message';
-export type { BufferMessageOptions, FragmentLike } from './operators/buffer-message';
+export type { BufferMessageOptions } from './operators/buffer-message';
+export type { FragmentLike } from './connection/reassembler';

@@ -1,5 +1,7 @@
 import { Subject, type Observable } from 'rxjs';
-import type { LogLevel } from './options';
+
+/** Log verbosity: 0 none, 1 info, 2 verbose, 3 debug (IPWorks' LogLevel). */
+export type LogLevel = 0 | 1 | 2 | 3;
 
 /** Where on the accept path a request was refused or rejected. */
 export type RefusalStage = 'connection' | 'handshake' | 'open';

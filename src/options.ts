@@ -1,18 +1,17 @@
 import type { Server as HttpServer } from 'node:http';
-import type { ObservableInput } from 'rxjs';
-import { InvalidOptionError, show } from './errors';
-import { compileAllowList } from './transport/address';
-import { splitList } from './operators/allowed-clients';
+import type { HookResult } from './hooks';
+import type { LogLevel } from './logs';
+import { InvalidOptionError, invalidOption, show } from './errors';
+import { compileAllowList, splitList } from './transport/allow-list';
 import type { ConnectionRequestInfo } from './transport/connection-request';
 import type { OpenDecision, OpenRequest } from './handshake/open-request';
-import { isValidCloseCode, utf8Length, MAX_CLOSE_REASON_BYTES } from './connection/close-codes';
-import type { OverflowPolicy, QueueLimit } from './connection/outbound';
-
-/** What a hook may return: a value, a Promise of it, or an Observable whose first value counts. */
-export type HookResult<T> = T | ObservableInput<T>;
-
-/** Log verbosity: 0 none, 1 info, 2 verbose, 3 debug (IPWorks' LogLevel). */
-export type LogLevel = 0 | 1 | 2 | 3;
+import { isValidCloseCode, utf8Length, MAX_CLOSE_REASON_BYTES } from './protocol/close-codes';
+import {
+  checkQueueLimit,
+  isOverflowPolicy,
+  type OverflowPolicy,
+  type QueueLimit,
+} from './util/hold-queue';
 
 /** TCP keep-alive. Node can set whether it is on and the idle time before the first probe. */
 export interface KeepAliveOptions {
@@ -237,10 +236,6 @@ const KNOWN = new Set<string>([
   'path',
 ]);
 
-function fail(option: string, expected: string, value: unknown): never {
-  throw new InvalidOptionError(option, `"${option}" must be ${expected}, got ${show(value)}`);
-}
-
 function integer(
   o: Record<string, unknown>,
   name: string,
@@ -251,21 +246,22 @@ function integer(
 ): number {
   const v = o[name];
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(name, what, v);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    invalidOption(name, what, v);
   return v;
 }
 
 function bool(o: Record<string, unknown>, name: string, dflt: boolean): boolean {
   const v = o[name];
   if (v === undefined) return dflt;
-  if (typeof v !== 'boolean') fail(name, 'a boolean', v);
+  if (typeof v !== 'boolean') invalidOption(name, 'a boolean', v);
   return v;
 }
 
 function fn<T>(o: Record<string, unknown>, name: string): T | undefined {
   const v = o[name];
   if (v === undefined) return undefined;
-  if (typeof v !== 'function') fail(name, 'a function', v);
+  if (typeof v !== 'function') invalidOption(name, 'a function', v);
   return v as T;
 }
 
@@ -274,38 +270,12 @@ function stringList(o: Record<string, unknown>, name: string): readonly string[]
   if (v === undefined) return undefined;
   if (typeof v === 'string') return Object.freeze(splitList(v));
   if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) {
-    fail(name, 'a string or an array of strings', v);
+    invalidOption(name, 'a string or an array of strings', v);
   }
   return Object.freeze([...(v as string[])]);
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** True for one of the four overflow policies. */
-export function isOverflowPolicy(value: unknown): value is OverflowPolicy {
-  return (
-    value === 'error' || value === 'drop-newest' || value === 'drop-oldest' || value === 'close'
-  );
-}
-
-/**
- * Checks a queue bound (`{ bytes?, messages? }`, missing parts from `base`).
- * @throws {InvalidOptionError} naming `name.bytes` or `name.messages`.
- */
-export function checkQueueLimit(name: string, value: unknown, base: QueueLimit): QueueLimit {
-  if (value === undefined) return base;
-  if (value === null || typeof value !== 'object') fail(name, '{ bytes?, messages? }', value);
-  const v = value as Record<string, unknown>;
-  const part = (key: 'bytes' | 'messages'): number => {
-    const n = v[key];
-    if (n === undefined) return base[key];
-    if (typeof n !== 'number' || !(Number.isInteger(n) || n === Infinity) || n < 0) {
-      fail(`${name}.${key}`, 'a non-negative integer or Infinity', n);
-    }
-    return n;
-  };
-  return Object.freeze({ bytes: part('bytes'), messages: part('messages') });
-}
 
 /**
  * Applies defaults to the user's options and checks every value.
@@ -323,25 +293,26 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   const ipv6 = bool(o, 'ipv6', DEFAULT_OPTIONS.ipv6);
   let host = o.host;
   if (host === undefined) host = ipv6 ? '::' : '0.0.0.0';
-  else if (typeof host !== 'string' || host.length === 0) fail('host', 'a non-empty string', host);
+  else if (typeof host !== 'string' || host.length === 0)
+    invalidOption('host', 'a non-empty string', host);
 
   const keepAliveIn = o.keepAlive;
   let keepAlive: ResolvedOptions['keepAlive'] = false;
   if (keepAliveIn !== undefined && keepAliveIn !== false) {
     if (keepAliveIn === null || typeof keepAliveIn !== 'object') {
-      fail('keepAlive', 'false or { time, interval? }', keepAliveIn);
+      invalidOption('keepAlive', 'false or { time, interval? }', keepAliveIn);
     }
     const k = keepAliveIn as Record<string, unknown>;
     const time = k.time;
     if (typeof time !== 'number' || !Number.isInteger(time) || time < 0 || time > MAX_TIMER_MS) {
-      fail('keepAlive.time', 'an integer number of milliseconds', time);
+      invalidOption('keepAlive.time', 'an integer number of milliseconds', time);
     }
     const interval = k.interval;
     if (
       interval !== undefined &&
       (typeof interval !== 'number' || !Number.isInteger(interval) || interval <= 0)
     ) {
-      fail('keepAlive.interval', 'a positive integer number of milliseconds', interval);
+      invalidOption('keepAlive.interval', 'a positive integer number of milliseconds', interval);
     }
     keepAlive = Object.freeze(
       interval === undefined ? { time } : { time, interval: interval as number },
@@ -361,7 +332,8 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   const protocols = stringList(o, 'protocols') ?? DEFAULT_OPTIONS.protocols;
   for (const p of protocols) {
     // RFC 6455 section 4.1: a subprotocol is an HTTP token.
-    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(p)) fail('protocols', 'a list of HTTP tokens', p);
+    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(p))
+      invalidOption('protocols', 'a list of HTTP tokens', p);
   }
 
   const logLevel = integer(
@@ -377,7 +349,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   if (o.disconnectStatusCode !== undefined) {
     const c = o.disconnectStatusCode;
     if (typeof c !== 'number' || !isValidCloseCode(c)) {
-      fail(
+      invalidOption(
         'disconnectStatusCode',
         'a close code a server may send (1000-1003, 1007-1014, 3000-4999)',
         c,
@@ -387,7 +359,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   }
   const description = o.disconnectStatusDescription ?? DEFAULT_OPTIONS.disconnectStatusDescription;
   if (typeof description !== 'string' || utf8Length(description) > MAX_CLOSE_REASON_BYTES) {
-    fail(
+    invalidOption(
       'disconnectStatusDescription',
       `a string of at most ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes`,
       description,
@@ -397,7 +369,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   const maxQueue = checkQueueLimit('maxQueue', o.maxQueue, DEFAULT_OPTIONS.maxQueue);
   const overflow = o.overflow ?? DEFAULT_OPTIONS.overflow;
   if (!isOverflowPolicy(overflow)) {
-    fail('overflow', '"error", "drop-newest", "drop-oldest" or "close"', overflow);
+    invalidOption('overflow', '"error", "drop-newest", "drop-oldest" or "close"', overflow);
   }
 
   const server = o.server;
@@ -408,11 +380,11 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
       typeof (server as HttpServer).on !== 'function' ||
       typeof (server as HttpServer).listen !== 'function')
   ) {
-    fail('server', 'an http.Server or https.Server', server);
+    invalidOption('server', 'an http.Server or https.Server', server);
   }
   const path = o.path;
   if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/'))) {
-    fail('path', 'a string starting with "/"', path);
+    invalidOption('path', 'a string starting with "/"', path);
   }
 
   const maxPayload = integer(

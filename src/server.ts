@@ -22,8 +22,8 @@ import {
   type OutboundData,
   normalize,
 } from './connection/connection';
-import { Opcode, encodeFrame } from './connection/frame';
-import { CloseCode, assertCloseArgs } from './connection/close-codes';
+import { Opcode, encodeFrame } from './protocol/frame';
+import { CloseCode, assertCloseArgs } from './protocol/close-codes';
 import { Handshake } from './handshake/upgrade';
 import { buildHttpResponse, writeHttpResponseAndClose } from './handshake/http-response';
 import type { OpenRequest } from './handshake/open-request';

@@ -12,9 +12,9 @@ import {
 } from '../errors';
 import type { OpenRequest } from '../handshake/open-request';
 import type { Logger } from '../logs';
-import { CloseCode, assertCloseArgs, isValidCloseCode } from './close-codes';
+import { CloseCode, assertCloseArgs, isValidCloseCode } from '../protocol/close-codes';
 import { HotStream } from '../util/hot-stream';
-import { Reassembler } from '../operators/buffer-message';
+import { Reassembler } from './reassembler';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import {
@@ -26,7 +26,7 @@ import {
   type TransferOwner,
 } from './stream-send';
 import { openFile } from './file';
-import type { RxwsWebSocket } from './receiver';
+import { streamingReceiverOf } from './receiver';
 import {
   Outbound,
   type OverflowPolicy,
@@ -34,7 +34,7 @@ import {
   type QueuedSend,
   type WriteCallback,
 } from './outbound';
-import { checkQueueLimit, isOverflowPolicy } from '../options';
+import { checkQueueLimit, isOverflowPolicy } from '../util/hold-queue';
 
 /** The states of an open connection's life. A connection is created when it is already open. */
 export type ConnectionState = 'OPEN' | 'CLOSING' | 'CLOSED';
@@ -242,7 +242,7 @@ export class Connection {
     this.outbound.overflow = this;
     this.outbound.maxFrameSize = ctx.maxFrameSize;
 
-    const receiver = (ws as RxwsWebSocket).streamingReceiver;
+    const receiver = streamingReceiverOf(ws);
     receiver.sink = this;
     // Streaming: a message is bounded where it is reassembled, not on the wire.
     if (!ctx.bufferMessage) receiver.setMessageLimit(0);
@@ -998,7 +998,7 @@ export class Connection {
       ...(failure ? { error: failure } : {}),
     };
     this.closedInfo = info;
-    (this.ws as RxwsWebSocket).streamingReceiver.releaseInflater();
+    streamingReceiverOf(this.ws).releaseInflater();
 
     extras?.pending?.clear();
     const lost = this.outbound.failQueued(

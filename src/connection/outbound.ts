@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
-import { Opcode, encodeFrame } from './frame';
+import { Opcode, encodeFrame } from '../protocol/frame';
 import {
   HoldQueue,
   UNBOUNDED,

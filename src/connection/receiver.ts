@@ -1,8 +1,15 @@
 import { isUtf8 } from 'node:buffer';
-import type { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
-import { createInflateRaw, type InflateRaw, type ZlibOptions } from 'node:zlib';
-import { WebSocket } from 'ws';
+import { createInflateRaw, type InflateRaw } from 'node:zlib';
+import type { WebSocket } from 'ws';
+import { unmask } from '../protocol/mask';
+import { incompleteTail, isCharacterStart } from '../protocol/utf8';
+import {
+  ReceiverState,
+  WsReceiver,
+  receiverOf,
+  webSocketWithReceiver,
+  type NegotiatedDeflate,
+} from './ws-wiring';
 
 /**
  * Frame-level access to what a client sends, for `fragments$`: a subclass of `ws`'s own
@@ -15,11 +22,11 @@ import { WebSocket } from 'ws';
  * pings, the close handshake, mapping errors to close codes). The subclass replaces only the step
  * that reads a data frame's payload (`getData`, and with it the inflating and delivery that ws
  * does after it), so frame headers, control frames and errors still take `ws`'s paths, unchanged. It is installed
- * by `RxwsWebSocket.setSocket()` (the server's `WebSocket` class option) in place of the receiver
- * `ws` made, with the same options and listeners, before any byte is read.
+ * by `RxwsWebSocket` (the server's `WebSocket` class option) in place of the receiver `ws` made,
+ * with the same options and listeners, before any byte is read.
  *
- * What it relies on of `ws`'s internals (pinned by the specs, ws ^8.23): the fields and methods
- * in `ReceiverInternals` below, and that `socketOnData` writes to `websocket._receiver`.
+ * What it relies on of `ws`'s internals is declared in `ws-wiring.ts` (`ReceiverInternals`), with
+ * the spec that fails when a `ws` release changes it.
  *
  * Compressed messages (permessage-deflate) are streamed too: the compressed bytes go through
  * the receiver's own raw inflater as they arrive, and its output is delivered in zlib's chunks
@@ -43,67 +50,14 @@ export interface PieceSink {
   handlePiece(data: Buffer | string, binary: boolean, eom: boolean, bytes: number): void;
 }
 
-interface ReceiverInternals extends EventEmitter {
-  _allowSynchronousEvents: boolean;
-  _binaryType: string;
-  _extensions: Record<string, unknown>;
-  _isServer: boolean;
-  _maxBufferedChunks: number;
-  _maxFragments: number;
-  _maxPayload: number;
-  _skipUTF8Validation: boolean;
-  _bufferedBytes: number;
-  _compressed: boolean;
-  _payloadLength: number;
-  _mask: Buffer | undefined;
-  _masked: boolean;
-  _fragmented: number;
-  _fin: boolean;
-  _opcode: number;
-  _totalPayloadLength: number;
-  _messageLength: number;
-  _numFragments: number;
-  _fragments: Buffer[];
-  _loop: boolean;
-  _state: number;
-  _errored: boolean;
-  /** Writable's: the stream has been ended / how deep it is corked. */
-  readonly writableEnded: boolean;
-  readonly writableCorked: number;
-  end(...args: unknown[]): this;
-  consume(n: number): Buffer;
-  startLoop(cb: (err?: Error) => void): void;
-  getData(cb: (err?: Error) => void): void;
-  createError(
-    ctor: ErrorConstructor | RangeErrorConstructor,
-    message: string,
-    prefix: boolean,
-    statusCode: number,
-    errorCode: string,
-  ): Error;
-}
-
-type ReceiverClass = new (options: Record<string, unknown>) => ReceiverInternals;
-
-const Receiver = (WebSocket as unknown as { Receiver: ReceiverClass }).Receiver;
-
-// ws's receiver states (lib/receiver.js).
-const GET_INFO = 0;
-const GET_DATA = 4;
-const INFLATING = 5;
+const { GET_INFO, GET_DATA, INFLATING } = ReceiverState;
 
 const EMPTY = Buffer.alloc(0);
 /** What RFC 7692 has the sender remove from the end of each compressed message. */
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
-/** The parts of `ws`'s PerMessageDeflate the inflater is configured from. */
-interface NegotiatedDeflate {
-  params: Record<string, unknown>;
-  _options: { zlibInflateOptions?: ZlibOptions };
-}
-
 /** `ws`'s Receiver, streaming the payload of data frames; see the module comment. */
-export class StreamingReceiver extends Receiver {
+export class StreamingReceiver extends WsReceiver {
   /** @internal where pieces go; set by the connection. */
   sink: PieceSink | undefined;
   /** Payload bytes of the current data frame not yet delivered; -1 between frames. */
@@ -293,213 +247,10 @@ export class StreamingReceiver extends Receiver {
   }
 }
 
-/**
- * How many bytes at the end of `buf` are the start of a character not complete yet (0–3).
- * Three trailing continuation bytes are left to `isUtf8` to judge.
- */
-export function incompleteTail(buf: Buffer): number {
-  const n = buf.length;
-  for (let i = 1; i <= 3 && i <= n; i++) {
-    const b = buf[n - i];
-    if ((b & 0xc0) === 0x80) continue;
-    const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-    return length > i ? i : 0;
-  }
-  return 0;
-}
+/** ws's WebSocket with the streaming receiver swapped in: the server's `WebSocket` class. */
+export const RxwsWebSocket = webSocketWithReceiver((options) => new StreamingReceiver(options));
 
-/** True when `bytes` (1–3) can begin a valid UTF-8 character (RFC 3629's table). */
-export function isCharacterStart(bytes: Buffer): boolean {
-  const lead = bytes[0];
-  let low = 0x80;
-  let high = 0xbf;
-  if (lead >= 0xc2 && lead <= 0xdf) return bytes.length < 2;
-  if (lead === 0xe0) low = 0xa0;
-  else if (lead === 0xed) high = 0x9f;
-  else if (lead === 0xf0) low = 0x90;
-  else if (lead === 0xf4) high = 0x8f;
-  else if (!((lead >= 0xe1 && lead <= 0xef) || (lead >= 0xf1 && lead <= 0xf3))) return false;
-  if (bytes.length > 1 && (bytes[1] < low || bytes[1] > high)) return false;
-  if (bytes.length > 2 && (bytes[2] & 0xc0) !== 0x80) return false;
-  return bytes.length < (lead >= 0xf0 ? 4 : 3);
-}
-
-type NativeUnmask = (buffer: Buffer, mask: Buffer) => void;
-
-// The same native masking ws uses when the optional `bufferutil` addon is installed (and not
-// disabled with WS_NO_BUFFER_UTIL, as ws honours it).
-const nativeUnmask: NativeUnmask | undefined = (() => {
-  if (process.env.WS_NO_BUFFER_UTIL) return undefined;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional addon, loaded if present
-    return (require('bufferutil') as { unmask: NativeUnmask }).unmask;
-  } catch {
-    return undefined;
-  }
-})();
-
-/** XORs `data` with `mask`, starting `offset` bytes into the mask's cycle. */
-export function unmask(data: Buffer, mask: Buffer, offset: number): void {
-  if ((mask[0] | mask[1] | mask[2] | mask[3]) === 0) return;
-  const shift = offset & 3;
-  const key =
-    shift === 0
-      ? mask
-      : Buffer.from([
-          mask[shift],
-          mask[(shift + 1) & 3],
-          mask[(shift + 2) & 3],
-          mask[(shift + 3) & 3],
-        ]);
-  const n = data.length;
-  if (nativeUnmask && n >= 32) {
-    nativeUnmask(data, key);
-    return;
-  }
-  let i = 0;
-  // Bytes until the view is 4-byte aligned, then a word at a time, then the rest.
-  while (i < n && ((data.byteOffset + i) & 3) !== 0) {
-    data[i] ^= key[i & 3];
-    i++;
-  }
-  const words = (n - i) >>> 2;
-  if (words > 0) {
-    const view = new Uint32Array(data.buffer, data.byteOffset + i, words);
-    const k = new Uint32Array(
-      Uint8Array.of(key[i & 3], key[(i + 1) & 3], key[(i + 2) & 3], key[(i + 3) & 3]).buffer,
-    )[0];
-    for (let w = 0; w < words; w++) view[w] ^= k;
-    i += words << 2;
-  }
-  for (; i < n; i++) data[i] ^= key[i & 3];
-}
-
-/** What `ws` wires to a receiver and a socket, learnt from the first connection. */
-interface WsWiring {
-  /** The symbol under which `ws` links its receiver, sender and socket to the WebSocket. */
-  kWebSocket: symbol;
-  /** `ws`'s receiver listeners by event: module-level functions, the same for every socket. */
-  receiverListeners: [string, (...args: unknown[]) => void][];
-  /** `ws`'s listener for the socket's `'end'`. */
-  socketOnEnd: (this: Socket) => void;
-}
-
-const RECEIVER_EVENTS = ['conclude', 'drain', 'error', 'message', 'ping', 'pong'];
-
-let wiring: WsWiring | undefined;
-
-/** Reads what `ws`'s `setSocket()` wired, on the first connection only. */
-export function learnWiring(
-  ws: WebSocket,
-  old: ReceiverInternals,
-  socket: Socket,
-): WsWiring | undefined {
-  const kWebSocket = Object.getOwnPropertySymbols(old).find(
-    (key) => (old as unknown as Record<symbol, unknown>)[key] === ws,
-  );
-  const endListeners = socket.listeners('end');
-  const receiverListeners: WsWiring['receiverListeners'] = [];
-  for (const event of RECEIVER_EVENTS) {
-    const listeners = old.listeners(event);
-    if (listeners.length !== 1) return undefined;
-    receiverListeners.push([event, listeners[0] as (...args: unknown[]) => void]);
-  }
-  const onEnd = endListeners[endListeners.length - 1];
-  if (!kWebSocket || typeof onEnd !== 'function' || onEnd.name !== 'socketOnEnd') return undefined;
-  return { kWebSocket, receiverListeners, socketOnEnd: onEnd as WsWiring['socketOnEnd'] };
-}
-
-/**
- * The socket's `'end'` listener in place of `ws`'s, which ends the receiver and then the socket
- * (Node 20 builds an unseen `ERR_STREAM_ALREADY_FINISHED` when the socket was already ended, as
- * it is whenever the server sent its close frame first). Same steps, without the second end.
- */
-function socketOnEnd(this: Socket): void {
-  const w = wiring as WsWiring;
-  const ws = (this as unknown as Record<symbol, WsInternals | undefined>)[w.kWebSocket];
-  // After 'close' (where ws unlinks the socket) there is nothing left to end.
-  if (!ws) return;
-  if (!this.writableEnded || this.writableCorked !== 0) {
-    w.socketOnEnd.call(this);
-    return;
-  }
-  ws._readyState = WebSocket.CLOSING;
-  ws._receiver.end();
-}
-
-/** The first connection's wiring did not look as expected: copy it per connection. */
-const NO_WIRING: WsWiring = {
-  kWebSocket: Symbol('none'),
-  receiverListeners: [],
-  socketOnEnd: () => undefined,
-};
-
-export function copyWiring(old: ReceiverInternals, receiver: ReceiverInternals): void {
-  for (const key of Object.getOwnPropertySymbols(old)) {
-    (receiver as unknown as Record<symbol, unknown>)[key] = (
-      old as unknown as Record<symbol, unknown>
-    )[key];
-  }
-  for (const event of RECEIVER_EVENTS) {
-    for (const listener of old.listeners(event)) {
-      receiver.on(event, listener as (...args: unknown[]) => void);
-    }
-  }
-  old.removeAllListeners();
-}
-
-interface WsInternals {
-  _readyState: number;
-  _receiver: ReceiverInternals;
-}
-
-/**
- * The `WebSocket` class the server gives `ws` (its `WebSocket` option): after `ws` has set up
- * the socket, it swaps `ws`'s receiver for a `StreamingReceiver` with the same options and
- * listeners. No byte has been read yet at that point (data arrives on the next tick).
- *
- * The listeners `ws` attaches are module-level functions that find their WebSocket through a
- * symbol; they are read from the first connection's receiver and reused. Should a later `ws`
- * attach anything else (a listener per socket, more events), the check on the first connection
- * fails and every connection copies what it finds, as a whole.
- */
-export class RxwsWebSocket extends WebSocket {
-  setSocket(socket: Socket, head: Buffer, options: Record<string, unknown>): void {
-    (WebSocket.prototype as unknown as { setSocket: RxwsWebSocket['setSocket'] }).setSocket.call(
-      this,
-      socket,
-      head,
-      options,
-    );
-    const self = this as unknown as WsInternals;
-    const old = self._receiver;
-    const receiver = new StreamingReceiver({
-      allowSynchronousEvents: old._allowSynchronousEvents,
-      binaryType: old._binaryType,
-      extensions: old._extensions,
-      isServer: old._isServer,
-      maxBufferedChunks: old._maxBufferedChunks,
-      // Fragments are not kept by the receiver: their count is bounded where they are kept
-      // (the connection's reassembly, `maxFragments`).
-      maxFragments: 0,
-      maxPayload: old._maxPayload,
-      skipUTF8Validation: old._skipUTF8Validation,
-    });
-    wiring ??= learnWiring(this, old, socket) ?? NO_WIRING;
-    if (wiring === NO_WIRING) {
-      copyWiring(old, receiver);
-    } else {
-      (receiver as unknown as Record<symbol, unknown>)[wiring.kWebSocket] = this;
-      for (const [event, listener] of wiring.receiverListeners) receiver.on(event, listener);
-      socket.removeListener('end', wiring.socketOnEnd);
-      socket.on('end', socketOnEnd);
-    }
-    // The old receiver is unreachable from here on (nothing writes to it): left to the GC.
-    self._receiver = receiver;
-  }
-
-  /** @internal the receiver, for the connection to set its sink. */
-  get streamingReceiver(): StreamingReceiver {
-    return (this as unknown as { _receiver: StreamingReceiver })._receiver;
-  }
+/** The streaming receiver of a WebSocket made by `RxwsWebSocket`. */
+export function streamingReceiverOf(ws: WebSocket): StreamingReceiver {
+  return receiverOf<StreamingReceiver>(ws);
 }

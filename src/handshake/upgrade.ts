@@ -5,9 +5,8 @@ import { defaultIfEmpty, type Subscription } from 'rxjs';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { HookError, describeError, type RxwsError } from '../errors';
 import type { Logger } from '../logs';
-import type { HookResult } from '../options';
 import { displayAddress } from '../transport/address';
-import { hookResult$, isDeferred } from '../transport/admission';
+import { hookResult$, isDeferred, type HookResult } from '../hooks';
 import {
   HANDSHAKE_HEADERS,
   buildHttpResponse,

@@ -1,12 +1,5 @@
 import { filter, type MonoTypeOperatorFunction } from 'rxjs';
-import { ConnectionRefusedError, InvalidArgumentError } from '../errors';
-import { compileAllowList } from '../transport/address';
-
-/** The part of a connection request that `allowedClients()` reads and acts on. */
-export interface RefusableRequest {
-  readonly remoteAddress: string;
-  refuse(reason: ConnectionRefusedError): void;
-}
+import { allowListCheck, type RefusableRequest } from '../transport/allow-list';
 
 /**
  * Passes connection requests whose remote address is on the allow-list and refuses the others
@@ -38,40 +31,4 @@ export function allowedClients<T extends RefusableRequest>(
   list: readonly string[] | string = [],
 ): MonoTypeOperatorFunction<T> {
   return filter(allowListCheck<T>(list));
-}
-
-/**
- * The check behind `allowedClients()`: true for a request on the list; a request off it is
- * refused (`ERR_NOT_ALLOWED`) and gets false. With an empty list, true without reading the address.
- * @throws {InvalidArgumentError} at once, naming the first entry that is not valid.
- */
-export function allowListCheck<T extends RefusableRequest>(
-  list: readonly string[] | string = [],
-): (request: T) => boolean {
-  const entries = typeof list === 'string' ? splitList(list) : list;
-  if (entries.length === 0) return () => true;
-  let isAllowed: (address: string) => boolean;
-  try {
-    isAllowed = compileAllowList(entries);
-  } catch (err) {
-    throw new InvalidArgumentError(`allowedClients: ${(err as Error).message}`);
-  }
-  return (request) => {
-    if (isAllowed(request.remoteAddress)) return true;
-    request.refuse(
-      new ConnectionRefusedError(
-        'ERR_NOT_ALLOWED',
-        `${request.remoteAddress} is not in allowedClients`,
-      ),
-    );
-    return false;
-  };
-}
-
-/** Splits IPWorks' comma-separated AllowedClients text into entries. */
-export function splitList(text: string): string[] {
-  return text
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
 }

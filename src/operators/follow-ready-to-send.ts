@@ -1,9 +1,16 @@
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
 import { Connection } from '../connection/connection';
-import { CloseCode } from '../connection/close-codes';
+import { CloseCode } from '../protocol/close-codes';
 import { InvalidArgumentError, SendError, show } from '../errors';
-import { checkQueueLimit, DEFAULT_OPTIONS, isOverflowPolicy } from '../options';
-import { HoldQueue, type Held, type OverflowPolicy, type QueueLimit } from '../util/hold-queue';
+import { DEFAULT_OPTIONS } from '../options';
+import {
+  HoldQueue,
+  checkQueueLimit,
+  isOverflowPolicy,
+  type Held,
+  type OverflowPolicy,
+  type QueueLimit,
+} from '../util/hold-queue';
 
 /** Options of `followReadyToSend()`. */
 export interface FollowReadyToSendOptions<T> {

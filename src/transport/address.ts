@@ -1,18 +1,12 @@
 /**
- * IP address parsing and allow-list matching. Pure: no sockets, no DNS.
- *
- * An allow-list entry is one of:
- * - `*`: every address;
- * - an IPv4 address, with `*` standing for any whole octet (`192.168.1.*`, `10.*.*.1`);
- * - an IPv6 address in any RFC 4291 text form (`::1`, `fe80::1%eth0`, `::ffff:10.0.0.1`);
- * - a CIDR block, IPv4 (`10.0.0.0/8`) or IPv6 (`fd00::/8`).
+ * IP address parsing and display. Pure: no sockets, no DNS.
  *
  * IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`), as Node reports IPv4 clients of a dual-stack
- * socket, are compared as the IPv4 address they carry, on both sides.
+ * socket, are turned into the IPv4 address they carry.
  */
 
 /** A parsed address: 4 bytes for IPv4, 16 for IPv6. */
-type Bytes = readonly number[];
+export type Bytes = readonly number[];
 
 /** Parses dotted-quad IPv4 text (`a.b.c.d`, each 0–255, no leading zeros). */
 export function parseIPv4(text: string): Bytes | null {
@@ -97,68 +91,4 @@ export function displayAddress(text: string): string {
   if (!bytes) return text;
   const v4 = unmap(bytes);
   return v4.length === 4 ? v4.join('.') : text;
-}
-
-/** A compiled allow-list: true when the address may connect. */
-export type AddressMatcher = (address: string) => boolean;
-
-/**
- * Compiles allow-list entries into one matcher. An empty list allows everyone.
- * @throws {Error} with a sentence naming the first invalid entry; callers wrap it in their
- *   own typed error.
- */
-export function compileAllowList(entries: readonly string[]): AddressMatcher {
-  if (entries.length === 0) return () => true;
-  const tests = entries.map(compileEntry);
-  if (tests.some((t) => t === MATCH_ALL)) return () => true;
-  return (address) => {
-    const bytes = parseAddress(address);
-    if (!bytes) return false;
-    for (const test of tests) if (test(bytes)) return true;
-    return false;
-  };
-}
-
-type BytesTest = (bytes: Bytes) => boolean;
-const MATCH_ALL: BytesTest = () => true;
-
-function compileEntry(raw: string): BytesTest {
-  const entry = raw.trim();
-  if (entry === '*') return MATCH_ALL;
-
-  const slash = entry.indexOf('/');
-  if (slash !== -1) {
-    const base = parseAddress(entry.slice(0, slash));
-    const prefixText = entry.slice(slash + 1);
-    const isV6Text = entry.slice(0, slash).includes(':');
-    const bits = isV6Text ? 128 : 32;
-    if (!base || !/^\d{1,3}$/.test(prefixText) || Number(prefixText) > bits) {
-      throw new Error(`"${raw}" is not a valid CIDR block`);
-    }
-    // A mapped IPv6 block (`::ffff:10.0.0.0/104`) was turned into IPv4 bytes: shift its prefix.
-    const prefix = Number(prefixText) - (base.length === 4 && isV6Text ? 96 : 0);
-    if (prefix < 0) throw new Error(`"${raw}" is not a valid CIDR block`);
-    return (bytes) => bytes.length === base.length && samePrefix(bytes, base, prefix);
-  }
-
-  if (entry.includes('*')) {
-    const parts = entry.split('.');
-    const octets = parts.map((p) => (p === '*' ? -1 : parseIPv4(`${p}.0.0.0`)?.[0]));
-    if (parts.length !== 4 || octets.some((o) => o === undefined)) {
-      throw new Error(`"${raw}" is not a valid IPv4 wildcard (use "*" for whole octets)`);
-    }
-    return (bytes) => bytes.length === 4 && octets.every((o, i) => o === -1 || bytes[i] === o);
-  }
-
-  const exact = parseAddress(entry);
-  if (!exact) throw new Error(`"${raw}" is not an IP address, wildcard or CIDR block`);
-  return (bytes) => bytes.length === exact.length && samePrefix(bytes, exact, exact.length * 8);
-}
-
-function samePrefix(a: Bytes, b: Bytes, bits: number): boolean {
-  let i = 0;
-  for (; bits >= 8; bits -= 8, i++) if (a[i] !== b[i]) return false;
-  if (bits === 0) return true;
-  const mask = (0xff << (8 - bits)) & 0xff;
-  return (a[i] & mask) === (b[i] & mask);
 }

@@ -2,37 +2,17 @@ import {
   catchError,
   defaultIfEmpty,
   filter,
-  from,
-  isObservable,
   map,
   mergeMap,
   Observable,
   of,
-  take,
   type MonoTypeOperatorFunction,
   type OperatorFunction,
 } from 'rxjs';
 import { ConnectionRefusedError, HookError, describeError } from '../errors';
-import { allowListCheck } from '../operators/allowed-clients';
-import type { HookResult } from '../options';
+import { allowListCheck } from './allow-list';
+import { hookResult$, type HookResult } from '../hooks';
 import type { ConnectionRequest, ConnectionRequestInfo } from './connection-request';
-
-/** True when a hook answered with an Observable or a Promise rather than a plain value. */
-export function isDeferred<T>(result: HookResult<T>): boolean {
-  return (
-    isObservable(result) ||
-    (result !== null &&
-      typeof result === 'object' &&
-      typeof (result as PromiseLike<T>).then === 'function')
-  );
-}
-
-/** Turns what a user hook returned into an Observable of its first value (sync for plain values). */
-export function hookResult$<T>(result: HookResult<T>): Observable<T> {
-  if (isObservable(result)) return (result as Observable<T>).pipe(take(1));
-  if (isDeferred(result)) return from(result as PromiseLike<T>);
-  return of(result as T);
-}
 
 /**
  * The limit: true while `current()` (connections open or being opened, this one included) is at

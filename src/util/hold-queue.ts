@@ -1,3 +1,5 @@
+import { invalidOption } from '../errors';
+
 /** What happens to a value that would grow a bounded queue past its bound. */
 export type OverflowPolicy = 'drop-newest' | 'drop-oldest' | 'close' | 'error';
 
@@ -7,6 +9,33 @@ export interface QueueLimit {
   readonly bytes: number;
   /** Messages the queue may hold. */
   readonly messages: number;
+}
+
+/** True for one of the four overflow policies. */
+export function isOverflowPolicy(value: unknown): value is OverflowPolicy {
+  return (
+    value === 'error' || value === 'drop-newest' || value === 'drop-oldest' || value === 'close'
+  );
+}
+
+/**
+ * Checks a queue bound (`{ bytes?, messages? }`, missing parts from `base`).
+ * @throws {InvalidOptionError} naming `name.bytes` or `name.messages`.
+ */
+export function checkQueueLimit(name: string, value: unknown, base: QueueLimit): QueueLimit {
+  if (value === undefined) return base;
+  if (value === null || typeof value !== 'object')
+    invalidOption(name, '{ bytes?, messages? }', value);
+  const v = value as Record<string, unknown>;
+  const part = (key: 'bytes' | 'messages'): number => {
+    const n = v[key];
+    if (n === undefined) return base[key];
+    if (typeof n !== 'number' || !(Number.isInteger(n) || n === Infinity) || n < 0) {
+      invalidOption(`${name}.${key}`, 'a non-negative integer or Infinity', n);
+    }
+    return n;
+  };
+  return Object.freeze({ bytes: part('bytes'), messages: part('messages') });
 }
 
 /** One value waiting in a `HoldQueue`. */

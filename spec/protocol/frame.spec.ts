@@ -4,7 +4,7 @@ import {
   encodeFrame,
   headerLength,
   writeHeader,
-} from '../../src/connection/frame';
+} from '../../src/protocol/frame';
 import { parseFrames } from '../helpers/frames';
 
 describe('encodeFrame', () => {
