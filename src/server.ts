@@ -18,11 +18,9 @@ import {
   type ConnectionContext,
   type Disconnection,
   type Message,
-  type MessageFormat,
-  type OutboundData,
-  normalize,
 } from './connection/connection';
-import { Opcode, encodeFrame } from './protocol/frame';
+import { fanout } from './connection/fanout';
+import { normalize, type MessageFormat, type OutboundData } from './connection/outbound-data';
 import { CloseCode, assertCloseArgs } from './protocol/close-codes';
 import { Handshake } from './handshake/upgrade';
 import { buildHttpResponse, writeHttpResponseAndClose } from './handshake/http-response';
@@ -119,20 +117,8 @@ export class RxwsServer {
     this.listening$ = this.listeningSubject.asObservable();
 
     this.context = {
+      settings: options,
       logger: this.logger,
-      waitForCloseResponse: options.waitForCloseResponse,
-      closeTimeout: options.closeTimeout,
-      disconnectStatusCode: options.disconnectStatusCode,
-      disconnectStatusDescription: options.disconnectStatusDescription,
-      outBufferSize: options.outBufferSize,
-      maxQueue: options.maxQueue,
-      overflow: options.overflow,
-      defaultTimeout: options.defaultTimeout,
-      bufferMessage: options.bufferMessage,
-      maxPayload: options.maxPayload,
-      maxFragments: options.maxFragments,
-      maxFrameSize: options.maxFrameSize,
-      closeStreamAfterTransfer: options.closeStreamAfterTransfer,
       onMessage: (message) => this.messagesStream.next(message),
       onError: (error) => this.errorsSubject.next(error),
       onClose: (connection, info) => this.onConnectionClosed(connection, info),
@@ -309,16 +295,7 @@ export class RxwsServer {
    */
   broadcast(data: OutboundData, options?: BroadcastOptions): number {
     const [payload, binary] = normalize(data, options?.format);
-    const filter = options?.filter;
-    const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-    let frame: Buffer | [Buffer, Buffer] | undefined;
-    let count = 0;
-    for (const connection of this.open.values()) {
-      if (filter && !filter(connection)) continue;
-      frame ??= encodeFrame(binary ? Opcode.BINARY : Opcode.TEXT, payload, true, bytes);
-      if (connection.sendBroadcast(frame, payload, binary, bytes)) count++;
-    }
-    return count;
+    return fanout(payload, binary, this.open.values(), options?.filter);
   }
 
   /**
@@ -503,19 +480,19 @@ export class RxwsServer {
     const id = String(++this.nextId);
     const { remoteAddress, remotePort, ...details } = request;
     const local = localEndOf(socket, this.localEnd);
-    const connection = new Connection(
+    const connection = new Connection({
       id,
       ws,
       socket,
-      {
+      endpoints: {
         remoteAddress,
         remotePort,
         localAddress: local.address,
         localPort: local.port,
       },
-      details,
-      this.context,
-    );
+      request: details,
+      context: this.context,
+    });
     this.open.set(id, connection);
     if (this.logger.enabled(1)) {
       this.logger.log({

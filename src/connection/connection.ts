@@ -1,127 +1,54 @@
 import type { Socket } from 'node:net';
-import { Observable, type Observer, type Subscriber, type Subscription } from 'rxjs';
+import { Observable, type Observer } from 'rxjs';
 import type { WebSocket } from 'ws';
 import {
   ConnectionError,
   InvalidArgumentError,
+  RxwsError,
   SendError,
   describeError,
   show,
-  RxwsError,
-  type RxwsErrorCode,
 } from '../errors';
 import type { OpenRequest } from '../handshake/open-request';
-import type { Logger } from '../logs';
 import { CloseCode, assertCloseArgs, isValidCloseCode } from '../protocol/close-codes';
 import { HotStream } from '../util/hot-stream';
-import { Reassembler } from './reassembler';
-import type { FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
-import {
-  chunkPuller,
-  StreamTransfer,
-  type ChunkPuller,
-  type SendProgress,
-  type StreamSource,
-  type TransferOwner,
-} from './stream-send';
-import { openFile } from './file';
-import { streamingReceiverOf } from './receiver';
+import { checkQueueLimit, isOverflowPolicy } from '../util/hold-queue';
+import { CloseState, notOpenError, type CloseInfo, type ConnectionState } from './close';
+import type { ConnectionContext } from './context';
+import type { FanoutTarget } from './fanout';
+import { Inbound, type InboundOwner, type Message } from './inbound';
 import {
   Outbound,
+  type OverflowHandler,
   type OverflowPolicy,
   type QueueLimit,
-  type QueuedSend,
   type WriteCallback,
 } from './outbound';
-import { checkQueueLimit, isOverflowPolicy } from '../util/hold-queue';
+import { normalize, type BinaryData, type OutboundData, type SendOptions } from './outbound-data';
+import { streamingReceiverOf } from './receiver';
+import type { SendProgress, StreamSource } from './stream-send';
+import { SendTimeouts, type TimedSend } from './timeouts';
+import {
+  Transfers,
+  type FileSendOptions,
+  type StreamSendOptions,
+  type TransfersOwner,
+} from './transfers';
+import { toConnectionError } from './ws-errors';
 
-/** The states of an open connection's life. A connection is created when it is already open. */
-export type ConnectionState = 'OPEN' | 'CLOSING' | 'CLOSED';
-
-/** How a message's payload is meant: UTF-8 text or bytes. */
-export type MessageFormat = 'text' | 'binary';
-
-/** A message received: text arrives as `string`, binary as `Buffer`. */
-export interface Message {
-  readonly connection: Connection;
-  readonly data: string | Buffer;
-  readonly format: MessageFormat;
-  /** End of message: true when `data` completes the message (always, for whole messages). */
-  readonly eom: boolean;
-}
-
-/** How a connection ended. */
-export interface CloseInfo {
-  /**
-   * The close code received from the client; when none came: the code rxws sent (if rxws
-   * closed), else 1006. 1005 means the client's close frame had no code.
-   */
-  readonly code: number;
-  readonly reason: string;
-  /** True when close frames went both ways before the socket closed. */
-  readonly wasClean: boolean;
-  /** The error that closed the connection, if one did. */
-  readonly error?: RxwsError;
-}
+export type { CloseInfo, ConnectionState } from './close';
+export type { ConnectionContext, ConnectionSettings } from './context';
+export type { Message } from './inbound';
+export type { BinaryData, MessageFormat, OutboundData, SendOptions } from './outbound-data';
+export type { FileSendOptions, StreamSendOptions } from './transfers';
 
 /** A closed connection, as `server.disconnections$` carries it. */
 export interface Disconnection extends CloseInfo {
   readonly connection: Connection;
 }
 
-/** Bytes to send as a binary message. */
-export type BinaryData = Buffer | Uint8Array | ArrayBuffer;
-
-/** What `sink.next()` and `send()` take: a string is text, bytes are binary; or say which. */
-export type OutboundData =
-  string | BinaryData | { readonly data: string | BinaryData; readonly format: MessageFormat };
-
-/** Options of one send. */
-export interface SendOptions {
-  /** Frame type; default: text for a string, binary for bytes. */
-  format?: MessageFormat;
-}
-
 /** The HTTP request that opened the connection. */
 export type ConnectionRequestDetails = Omit<OpenRequest, 'remoteAddress' | 'remotePort'>;
-
-/** What a connection needs from its server. */
-export interface ConnectionContext {
-  readonly logger: Logger;
-  readonly waitForCloseResponse: boolean;
-  readonly closeTimeout: number;
-  readonly disconnectStatusCode: number | undefined;
-  readonly disconnectStatusDescription: string;
-  readonly outBufferSize: number;
-  readonly maxQueue: QueueLimit;
-  readonly overflow: OverflowPolicy;
-  readonly defaultTimeout: number;
-  readonly bufferMessage: boolean;
-  readonly maxPayload: number;
-  readonly maxFragments: number;
-  readonly maxFrameSize: number;
-  readonly closeStreamAfterTransfer: boolean;
-  onMessage(message: Message): void;
-  onError(error: RxwsError): void;
-  onClose(connection: Connection, info: CloseInfo): void;
-}
-
-/** Options of `sendStream()`. */
-export interface StreamSendOptions {
-  /** `'binary'` (default) or `'text'`. */
-  format?: MessageFormat;
-  /** The declared total in bytes (IPWorks' MessageLength); a source that differs is an error. */
-  length?: number;
-}
-
-/** Options of `sendFile()`. */
-export interface FileSendOptions {
-  /** `'binary'` (default) or `'text'`. */
-  format?: MessageFormat;
-  /** Bytes read (and sent as one fragment) at a time. Default 65536. */
-  chunkSize?: number;
-}
 
 /** A connection's traffic and queue figures (`conn.stats`). */
 export interface ConnectionStats {
@@ -149,46 +76,26 @@ export interface ConnectionEndpoints {
   readonly localPort: number;
 }
 
-// ws's receiver errors, by its error code, to the close code ws sends and rxws's code.
-const WS_ERRORS: Record<string, [RxwsErrorCode, number]> = {
-  WS_ERR_INVALID_UTF8: ['ERR_INVALID_PAYLOAD', CloseCode.INVALID_PAYLOAD],
-  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: ['ERR_MESSAGE_TOO_BIG', CloseCode.MESSAGE_TOO_BIG],
-  WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: ['ERR_MESSAGE_TOO_BIG', CloseCode.MESSAGE_TOO_BIG],
-  WS_ERR_TOO_MANY_BUFFERED_PARTS: ['ERR_MESSAGE_TOO_BIG', CloseCode.POLICY_VIOLATION],
-};
-
-/** Maps an error `ws` emitted to rxws's typed error. */
-export function toConnectionError(
-  err: Error & { code?: string },
-  connectionId: string,
-): ConnectionError {
-  const known = err.code ? WS_ERRORS[err.code] : undefined;
-  if (known) {
-    return new ConnectionError(known[0], err.message, {
-      cause: err,
-      connectionId,
-      closeCode: known[1],
-    });
-  }
-  if (err.code?.startsWith('WS_ERR_')) {
-    return new ConnectionError('ERR_PROTOCOL', err.message, {
-      cause: err,
-      connectionId,
-      closeCode: CloseCode.PROTOCOL_ERROR,
-    });
-  }
-  return new ConnectionError('ERR_SOCKET', err.message, {
-    cause: err,
-    connectionId,
-    closeCode: CloseCode.ABNORMAL,
-  });
+/** What a connection is made from, in one object. */
+export interface ConnectionInit {
+  readonly id: string;
+  /** `ws`'s WebSocket, made by the handshake with rxws's streaming receiver. */
+  readonly ws: WebSocket;
+  readonly socket: Socket;
+  readonly endpoints: ConnectionEndpoints;
+  readonly request: ConnectionRequestDetails;
+  readonly context: ConnectionContext;
 }
 
 /**
  * One open WebSocket connection (IPWorks' WebSocketConnection): its streams, its sink and its
  * methods. Created by the server; users receive it from `connections$`.
+ *
+ * A facade over its parts: `Inbound` (pieces to `fragments$`, `messages$` and the server),
+ * `Outbound` (the send queue and frame writing), `CloseState` (the close state and how it
+ * ended), and, made at first use, `SendTimeouts` and `Transfers` (streamed sends).
  */
-export class Connection {
+export class Connection implements InboundOwner, TransfersOwner, OverflowHandler, FanoutTarget {
   /** Unique within the server; never reused. */
   readonly id: string;
   readonly remoteAddress: string;
@@ -200,52 +107,38 @@ export class Connection {
   /** The negotiated subprotocol, or `''`. */
   readonly protocol: string;
 
-  private _state: ConnectionState = 'OPEN';
-  private _timeout: number;
-  // Streams are made on first use: an idle connection should cost little memory.
-  private messages: HotStream<Message> | undefined;
-  private fragments: HotStream<Message> | undefined;
-  /** Made at the first message that needs reassembling: an idle connection does without. */
-  private reassembler_: Reassembler | undefined;
-  /** A message has delivered pieces but not its last. */
-  private inMessage = false;
-  /** The current message goes to the reassembly (decided at its first piece). */
-  private reassembling = false;
-  private _sink: ConnectionSink | undefined;
+  private readonly ws: WebSocket;
+  private readonly socket: Socket;
+  private readonly ctx: ConnectionContext;
+  private readonly inbound: Inbound;
   private readonly outbound: Outbound;
-  private closedInfo: CloseInfo | undefined;
-  private bytesIn = 0;
-  private messagesIn = 0;
+  private readonly closing = new CloseState();
+  private _timeout: number;
+  private _sink: ConnectionSink | undefined;
   /** The rest of the state, made at its first use: an idle connection carries one empty slot. */
   private extras: ConnectionExtras | undefined;
 
-  constructor(
-    id: string,
-    private readonly ws: WebSocket,
-    private readonly socket: Socket,
-    endpoints: ConnectionEndpoints,
-    request: ConnectionRequestDetails,
-    private readonly ctx: ConnectionContext,
-  ) {
-    this.id = id;
+  constructor(init: ConnectionInit) {
+    const { ws, socket, endpoints, context } = init;
+    this.id = init.id;
     this.remoteAddress = endpoints.remoteAddress;
     this.remotePort = endpoints.remotePort;
     this.localAddress = endpoints.localAddress;
     this.localPort = endpoints.localPort;
-    this.request = request;
+    this.request = init.request;
     this.protocol = ws.protocol;
-    this._timeout = ctx.defaultTimeout;
+    this.ws = ws;
+    this.socket = socket;
+    this.ctx = context;
+    const settings = context.settings;
+    this._timeout = settings.defaultTimeout;
 
-    this.outbound = new Outbound(ws, socket, ctx.outBufferSize);
-    this.outbound.limit = ctx.maxQueue;
-    this.outbound.policy = ctx.overflow;
+    this.outbound = new Outbound(ws, socket, settings.outBufferSize);
+    this.outbound.limit = settings.maxQueue;
+    this.outbound.policy = settings.overflow;
     this.outbound.overflow = this;
-    this.outbound.maxFrameSize = ctx.maxFrameSize;
-
-    const receiver = streamingReceiverOf(ws);
-    receiver.sink = this;
-    // Streaming: a message is bounded where it is reassembled, not on the wire.
-    if (!ctx.bufferMessage) receiver.setMessageLimit(0);
+    this.outbound.maxFrameSize = settings.maxFrameSize;
+    this.inbound = new Inbound(this, context, streamingReceiverOf(ws));
 
     (ws as OwnedWebSocket)[kConnection] = this;
     ws.on('error', onWsError);
@@ -273,7 +166,7 @@ export class Connection {
    * the middle of a message sees its remaining pieces.
    */
   get fragments$(): Observable<Message> {
-    return (this.fragments ??= this.closedInfo ? completedStream() : new HotStream()).observable;
+    return this.inbound.fragments$.observable;
   }
 
   /**
@@ -282,7 +175,7 @@ export class Connection {
    * connection closes with 1009 (1008 over maxFragments). Completes when the connection closes.
    */
   get messages$(): Observable<Message> {
-    return (this.messages ??= this.closedInfo ? completedStream() : new HotStream()).observable;
+    return this.inbound.messages$.observable;
   }
 
   /**
@@ -295,7 +188,7 @@ export class Connection {
     return (this.own.readyToSend$ ??= new Observable<boolean>((subscriber) => {
       subscriber.next(this.outbound.ready);
       const extras = this.own;
-      extras.readyStream ??= this.closedInfo ? completedStream() : new HotStream();
+      extras.readyStream ??= this.stream();
       return extras.readyStream.observable.subscribe(subscriber);
     }));
   }
@@ -304,8 +197,8 @@ export class Connection {
   get stats(): ConnectionStats {
     const out = this.outbound;
     return {
-      bytesIn: this.bytesIn,
-      messagesIn: this.messagesIn,
+      bytesIn: this.inbound.bytesIn,
+      messagesIn: this.inbound.messagesIn,
       bytesOut: out.bytesOut,
       messagesOut: out.messagesOut,
       queuedMessages: out.queued,
@@ -353,22 +246,23 @@ export class Connection {
     const extras = this.own;
     if (!extras.pongs) {
       // Listened for only once asked for: an idle connection keeps one listener less.
-      if (!this.closedInfo) this.ws.on('pong', onWsPong);
-      extras.pongs = this.closedInfo ? completedStream() : new HotStream();
+      if (!this.closing.info) this.ws.on('pong', onWsPong);
+      extras.pongs = this.stream();
     }
     return extras.pongs.observable;
   }
 
   /** This connection's failures (hot), each also on `server.errors$`; completes on close. */
   get errors$(): Observable<RxwsError> {
-    return (this.own.errors ??= this.closedInfo ? completedStream() : new HotStream()).observable;
+    return (this.own.errors ??= this.stream()).observable;
   }
 
   /** Emits how the connection closed, once, then completes; late subscribers get it too. */
   get closed$(): Observable<CloseInfo> {
     return (this.own.closed$ ??= new Observable<CloseInfo>((subscriber) => {
-      if (this.closedInfo) {
-        subscriber.next(this.closedInfo);
+      const info = this.closing.info;
+      if (info) {
+        subscriber.next(info);
         subscriber.complete();
         return undefined;
       }
@@ -378,9 +272,10 @@ export class Connection {
 
   /** `OPEN`, `CLOSING` (a close frame has been sent or received) or `CLOSED`. */
   get state(): ConnectionState {
+    const state = this.closing.state;
     // ws moves to CLOSING by itself when the client's close frame arrives.
-    if (this._state === 'OPEN' && this.ws.readyState !== WS_OPEN) return 'CLOSING';
-    return this._state;
+    if (state === 'OPEN' && this.ws.readyState !== WS_OPEN) return 'CLOSING';
+    return state;
   }
 
   /** True while the connection is open. */
@@ -431,23 +326,22 @@ export class Connection {
     }
     if (this.state !== 'OPEN') return Promise.reject(this.notOpen());
     return new Promise<void>((resolve, reject) => {
-      if (this._timeout === 0) {
+      const seconds = this._timeout;
+      if (seconds === 0) {
         this.outbound.send(payload, binary, (err) =>
           err ? reject(this.sendFailed(err)) : resolve(),
         );
         return;
       }
-      const entry = { queued: undefined as unknown as QueuedSend, reject };
+      const timeouts = (this.own.timeouts ??= new SendTimeouts(this.outbound, this.id));
+      const entry: TimedSend = { queued: undefined as never, reject };
       const cb: WriteCallback = (err) => {
-        const pending = this.extras?.pending;
-        pending?.delete(entry);
-        if (pending?.size === 0) this.stopWatchdog();
+        timeouts.settled(entry);
         if (err) reject(this.sendFailed(err));
         else resolve();
       };
       entry.queued = this.outbound.send(payload, binary, cb);
-      (this.own.pending ??= new Set()).add(entry);
-      this.startWatchdog();
+      timeouts.watch(entry, seconds);
     });
   }
 
@@ -496,24 +390,7 @@ export class Connection {
    * `ERR_NOT_OPEN` when the connection is not open.
    */
   sendStream(source: StreamSource, options: StreamSendOptions = {}): Observable<SendProgress> {
-    return new Observable<SendProgress>((subscriber) => {
-      const { format = 'binary', length } = options;
-      if (format !== 'text' && format !== 'binary') {
-        throw new InvalidArgumentError(`format must be "text" or "binary", got ${show(format)}`);
-      }
-      if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) {
-        throw new InvalidArgumentError(
-          `length must be a non-negative integer, got ${show(length)}`,
-        );
-      }
-      return this.startTransfer(
-        subscriber,
-        chunkPuller(source, this.outbound.limit.bytes),
-        format === 'binary',
-        length,
-        this.ctx.closeStreamAfterTransfer,
-      );
-    });
+    return this.transfers.stream(source, options, this.ctx.settings.closeStreamAfterTransfer);
   }
 
   /**
@@ -523,89 +400,7 @@ export class Connection {
    * open.
    */
   sendFile(path: string, options: FileSendOptions = {}): Observable<SendProgress> {
-    return new Observable<SendProgress>((subscriber) => {
-      const { format = 'binary', chunkSize = 64 * 1024 } = options;
-      if (typeof path !== 'string' || path === '') {
-        throw new InvalidArgumentError(`sendFile() takes a file path, got ${show(path)}`);
-      }
-      if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) {
-        throw new InvalidArgumentError(
-          `chunkSize must be a positive integer, got ${show(chunkSize)}`,
-        );
-      }
-      let inner: Subscription | undefined;
-      let cancelled = false;
-      let handle: FileHandle | undefined;
-      openFile(path)
-        .then(({ file, size }) => {
-          handle = file;
-          if (cancelled) {
-            void file.close();
-            return;
-          }
-          const stream = file.createReadStream({ highWaterMark: chunkSize });
-          inner = this.sendStreamOwned(stream, format, size).subscribe(subscriber);
-        })
-        .catch((err: NodeJS.ErrnoException) => {
-          subscriber.error(
-            new SendError('ERR_FILE', `sendFile(): cannot read ${path}: ${err.message}`, {
-              connectionId: this.id,
-              cause: err,
-            }),
-          );
-        });
-      return () => {
-        cancelled = true;
-        inner?.unsubscribe();
-        if (!inner) void handle?.close();
-      };
-    });
-  }
-
-  /** A stream rxws opened itself: always destroyed at the end. */
-  private sendStreamOwned(
-    stream: Readable,
-    format: MessageFormat,
-    length: number,
-  ): Observable<SendProgress> {
-    return new Observable<SendProgress>((subscriber) =>
-      this.startTransfer(
-        subscriber,
-        chunkPuller(stream, this.outbound.limit.bytes),
-        format === 'binary',
-        length,
-        true,
-      ),
-    );
-  }
-
-  /** Queues a streamed send for `subscriber`; returns its teardown (cancel on unsubscribe). */
-  private startTransfer(
-    subscriber: Subscriber<SendProgress>,
-    puller: ChunkPuller,
-    binary: boolean,
-    length: number | undefined,
-    destroySource: boolean,
-  ): () => void {
-    if (this.state !== 'OPEN') {
-      puller.cancel(destroySource);
-      throw this.notOpen();
-    }
-    const transfer = new StreamTransfer(
-      this.outbound,
-      (this.own.transferOwner ??= new TransferReporter(this)),
-      puller,
-      binary,
-      length,
-      destroySource,
-      subscriber,
-    );
-    (this.own.transfers ??= new Set()).add(transfer);
-    this.outbound.enqueueTransfer(transfer);
-    return () => {
-      this.extras?.transfers?.delete(transfer);
-      transfer.cancel(this.interrupted('the subscriber unsubscribed'), false);
-    };
+    return this.transfers.file(path, options);
   }
 
   /**
@@ -614,34 +409,7 @@ export class Connection {
    * closed with 1011 "send interrupted". Returns false when no streamed send was in flight.
    */
   interrupt(): boolean {
-    const active = this.outbound.activeTransfer;
-    if (!(active instanceof StreamTransfer)) return false;
-    this.extras?.transfers?.delete(active);
-    active.cancel(this.interrupted('interrupt() was called'), true);
-    return true;
-  }
-
-  private interrupted(why: string): SendError {
-    return new SendError(
-      'ERR_INTERRUPTED',
-      `streamed send on connection ${this.id} cancelled: ${why}`,
-      {
-        connectionId: this.id,
-      },
-    );
-  }
-
-  /** @internal a streamed send stopped after some of its fragments went out. */
-  abandonTransfer(err: SendError): void {
-    this.ctx.logger.log({
-      level: 1,
-      type: 'error',
-      message: `connection ${this.id}: ${err.message}; closing with 1011 (the message cannot be completed)`,
-      connectionId: this.id,
-      code: err.code,
-    });
-    this.report(err);
-    this.startClose(CloseCode.INTERNAL_ERROR, 'send interrupted', false);
+    return this.extras?.transfers?.interrupt() ?? false;
   }
 
   /**
@@ -668,21 +436,18 @@ export class Connection {
    * @throws {InvalidArgumentError} for a code a server may not send or a reason that is too long.
    */
   disconnect(code?: number, reason?: string): Promise<CloseInfo> {
-    const closeCode = code ?? this.ctx.disconnectStatusCode ?? CloseCode.NORMAL;
-    const closeReason = reason ?? this.ctx.disconnectStatusDescription;
+    const settings = this.ctx.settings;
+    const closeCode = code ?? settings.disconnectStatusCode ?? CloseCode.NORMAL;
+    const closeReason = reason ?? settings.disconnectStatusDescription;
     assertCloseArgs('close', closeCode, closeReason);
-    this.startClose(closeCode, closeReason, this.ctx.waitForCloseResponse);
+    this.startClose(closeCode, closeReason, settings.waitForCloseResponse);
     return this.whenClosed();
   }
 
   /** Destroys the socket at once, without a close frame. Resolves when it is closed. */
   terminate(): Promise<CloseInfo> {
-    if (this._state !== 'CLOSED') this.ws.terminate();
+    if (this.closing.state !== 'CLOSED') this.ws.terminate();
     return this.whenClosed();
-  }
-
-  private whenClosed(): Promise<CloseInfo> {
-    return (this.own.closedPromise ??= new Promise((resolve) => this.closed$.subscribe(resolve)));
   }
 
   /** Stops reading from the socket (IPWorks' AcceptData = false); TCP pushes back on the client. */
@@ -696,7 +461,16 @@ export class Connection {
     this.ws.resume();
   }
 
-  /** @internal one send dropped or refused by the overflow policy. */
+  // What the parts tell the connection. Internal: stripped from the published declarations.
+
+  /** @internal the outbound while the connection is open (for `fanout()`). */
+  get openOutbound(): Outbound | undefined {
+    return this.closing.state === 'OPEN' && this.ws.readyState === WS_OPEN
+      ? this.outbound
+      : undefined;
+  }
+
+  /** @internal one send dropped or refused by an overflow policy (the queue's or `followReadyToSend`'s). */
   overflowed(
     policy: OverflowPolicy,
     bytes: number,
@@ -743,7 +517,7 @@ export class Connection {
     }
   }
 
-  /** @internal */
+  /** @internal the error a send dropped or refused by the overflow policy fails with. */
   overflowError(code: 'ERR_WOULD_BLOCK' | 'ERR_DROPPED'): SendError {
     return new SendError(
       code,
@@ -754,30 +528,39 @@ export class Connection {
     );
   }
 
-  /** @internal what `sink.error()` and `sink.complete()` do. */
-  closeFromSink(code: number): void {
-    this.startClose(code, '', this.ctx.waitForCloseResponse);
+  /** @internal a streamed send stopped after some of its fragments went out. */
+  abandonTransfer(err: SendError): void {
+    this.ctx.logger.log({
+      level: 1,
+      type: 'error',
+      message: `connection ${this.id}: ${err.message}; closing with 1011 (the message cannot be completed)`,
+      connectionId: this.id,
+      code: err.code,
+    });
+    this.report(err);
+    this.startClose(CloseCode.INTERNAL_ERROR, 'send interrupted', false);
+  }
+
+  /** @internal a message over maxPayload or maxFragments: the connection closes with its code. */
+  failInbound(err: ConnectionError): void {
+    const error = new ConnectionError(err.code, err.message, {
+      connectionId: this.id,
+      closeCode: err.closeCode,
+    });
+    this.startClose(
+      error.closeCode ?? CloseCode.POLICY_VIOLATION,
+      error.code === 'ERR_MESSAGE_TOO_BIG' ? 'Message too big' : 'Too many fragments',
+      false,
+    );
+    // Nothing more is read from a connection that is closing for what it sent.
+    this.ws.pause();
+    this.failed(error);
   }
 
   /** @internal what `sink.next()` does. */
-  /**
-   * @internal one message of `server.broadcast()`, framed once for every connection; sent as
-   * `sink.next()` sends. False when the connection is not open (nothing is reported).
-   */
-  sendBroadcast(
-    frame: Buffer | [Buffer, Buffer],
-    payload: Buffer | string,
-    binary: boolean,
-    bytes: number,
-  ): boolean {
-    if (this._state !== 'OPEN' || this.ws.readyState !== WS_OPEN) return false;
-    this.outbound.sendEncoded(frame, payload, binary, bytes);
-    return true;
-  }
-
   sinkNext(value: OutboundData): void {
     // The common cases first, without the tuple and try/catch of normalize().
-    if (this._state === 'OPEN' && this.ws.readyState === WS_OPEN) {
+    if (this.closing.state === 'OPEN' && this.ws.readyState === WS_OPEN) {
       if (typeof value === 'string') {
         this.outbound.send(value, false);
         return;
@@ -796,10 +579,7 @@ export class Connection {
         new SendError(
           'ERR_INVALID_DATA',
           `sink received a value that cannot be sent: ${describeError(err)}`,
-          {
-            connectionId: this.id,
-            cause: err,
-          },
+          { connectionId: this.id, cause: err },
         ),
       );
       return;
@@ -819,188 +599,28 @@ export class Connection {
     this.outbound.send(payload, binary);
   }
 
-  /**
-   * Starts the closing handshake. Queued sends go first, unless `discardQueued` is given: then
-   * they fail with the error it makes and the close frame goes at once.
-   */
-  private startClose(
-    code: number,
-    reason: string,
-    wait: boolean,
-    discardQueued?: () => Error,
-  ): void {
-    if (this._state !== 'OPEN') return;
-    this._state = 'CLOSING';
-    this.own.closeSent = { code, reason };
-    if (discardQueued) this.outbound.failQueued(discardQueued);
-    if (this.outbound.idle) {
-      this.sendClose(code, reason, wait);
-      return;
-    }
-    // Sends made before the close go out before the close frame (RFC 6455 section 5.5.1), but a
-    // client that reads nothing must not hold the close forever: closeTimeout bounds the wait.
-    const giveUp = setTimeout(() => this.ws.terminate(), this.ctx.closeTimeout);
-    this.outbound.whenQueueEmpty().then(() => {
-      clearTimeout(giveUp);
-      if (!this.closedInfo) this.sendClose(code, reason, wait);
-    });
+  /** @internal what `sink.error()` and `sink.complete()` do. */
+  closeFromSink(code: number): void {
+    this.startClose(code, '', this.ctx.settings.waitForCloseResponse);
   }
 
-  private sendClose(code: number, reason: string, wait: boolean): void {
-    this.ws.close(code, reason);
-    // Without waiting, the socket ends once the close frame is written: end() queues the FIN
-    // behind it, and destroySoon() destroys the socket when the write side is finished.
-    if (!wait) this.socket.destroySoon();
-  }
-
-  private notOpen(): SendError {
-    return new SendError('ERR_NOT_OPEN', `connection ${this.id} is not open (${this.state})`, {
-      connectionId: this.id,
-    });
-  }
-
-  private sendFailed(err: Error): RxwsError {
-    if (err instanceof RxwsError) return err;
-    return new SendError('ERR_NOT_OPEN', `connection ${this.id} closed before the data was sent`, {
-      connectionId: this.id,
-      cause: err,
-    });
-  }
-
-  private report(err: RxwsError): void {
-    this.extras?.errors?.next(err);
-    this.ctx.onError(err);
-  }
-
-  private startWatchdog(): void {
-    // Every drain of the socket is progress: it restarts the wait.
-    const extras = this.own;
-    this.outbound.onProgress ??= () => extras.watchdog?.refresh();
-    if (extras.watchdog) return;
-    extras.watchdog = setTimeout(() => this.timedOut(), this._timeout * 1000);
-  }
-
-  private stopWatchdog(): void {
-    const extras = this.extras;
-    if (!extras?.watchdog) return;
-    clearTimeout(extras.watchdog);
-    extras.watchdog = undefined;
-  }
-
-  private timedOut(): void {
-    const extras = this.own;
-    extras.watchdog = undefined;
-    const timedOut = [...(extras.pending ?? [])];
-    extras.pending?.clear();
-    for (const entry of timedOut) {
-      const withdrawn = entry.queued.withdraw();
-      entry.reject(
-        new SendError(
-          'ERR_TIMEOUT',
-          `send on connection ${this.id} made no progress for ${this._timeout} s` +
-            (withdrawn
-              ? '; nothing of it was sent'
-              : '; it may still be delivered if the client reads again'),
-          { connectionId: this.id },
-        ),
-      );
-    }
-  }
-
-  /**
-   * @internal one piece of a message from the receiver (`bytes`: its size on the wire, after
-   * inflating). To `fragments$`; to the reassembly when someone wants whole messages
-   * (`bufferMessage` option, or a subscriber of `messages$`); to the server's `messages$`.
-   */
-  handlePiece(data: Buffer | string, binary: boolean, eom: boolean, bytes: number): void {
-    this.bytesIn += bytes;
-    const piece: Message = { connection: this, data, format: binary ? 'binary' : 'text', eom };
-    this.fragments?.next(piece);
-    if (!this.ctx.bufferMessage) this.ctx.onMessage(piece);
-    // Reassembly starts at a message's first piece: one that starts mid-message would deliver
-    // a truncated message as whole.
-    const firstPiece = !this.inMessage;
-    this.inMessage = !eom;
-    if (firstPiece) this.reassembling = this.ctx.bufferMessage || this.messages?.observed === true;
-    if (!this.reassembling) {
-      if (eom) this.messagesIn++;
-      return;
-    }
-    let whole: Message | undefined;
-    try {
-      whole = (this.reassembler_ ??= new Reassembler(
-        this.ctx.maxPayload,
-        this.ctx.maxFragments,
-      )).push(piece, bytes);
-    } catch (err) {
-      this.reassembling = false;
-      this.failInbound(err as ConnectionError);
-      return;
-    }
-    if (!whole) return;
-    this.messagesIn++;
-    this.messages?.next(whole);
-    if (this.ctx.bufferMessage) this.ctx.onMessage(whole);
-  }
-
-  /** A message over maxPayload or maxFragments: the connection closes with the error's code. */
-  private failInbound(err: ConnectionError): void {
-    const error = new ConnectionError(err.code, err.message, {
-      connectionId: this.id,
-      closeCode: err.closeCode,
-    });
-    this.startClose(
-      error.closeCode ?? CloseCode.POLICY_VIOLATION,
-      error.code === 'ERR_MESSAGE_TOO_BIG' ? 'Message too big' : 'Too many fragments',
-      false,
-    );
-    // Nothing more is read from a connection that is closing for what it sent.
-    this.ws.pause();
-    this.handleFailure(error);
-  }
-
-  /** @internal */
+  /** @internal `ws` emitted 'pong'. */
   handlePong(data: Buffer): void {
     this.extras?.pongs?.next(data);
   }
 
-  /** @internal */
+  /** @internal `ws` emitted 'error' (once per WebSocket; it closes with the mapped code itself). */
   handleError(err: Error): void {
-    // ws emits 'error' once per WebSocket and closes the connection itself with the mapped code.
-    this.handleFailure(toConnectionError(err, this.id));
+    this.failed(toConnectionError(err, this.id));
   }
 
-  private handleFailure(error: ConnectionError): void {
-    this.own.failure = error;
-    if (this._state === 'OPEN') this._state = 'CLOSING';
-    this.ctx.logger.log({
-      level: 1,
-      type: 'error',
-      message: `connection ${this.id} failed: ${error.message}`,
-      connectionId: this.id,
-      code: error.code,
-    });
-    this.report(error);
-  }
-
-  /** @internal */
-  handleClose(code: number, reasonBuffer: Buffer): void {
-    this._state = 'CLOSED';
-    this.stopWatchdog();
-    const received = code !== CloseCode.ABNORMAL;
+  /** @internal `ws` emitted 'close': the socket has closed. */
+  handleClose(code: number, reason: Buffer): void {
+    const info = this.closing.end(code, reason);
     const extras = this.extras;
-    const closeSent = extras?.closeSent;
-    const failure = extras?.failure;
-    const info: CloseInfo = {
-      code: received ? code : (closeSent?.code ?? failure?.closeCode ?? code),
-      reason: received ? reasonBuffer.toString() : (closeSent?.reason ?? ''),
-      wasClean: received,
-      ...(failure ? { error: failure } : {}),
-    };
-    this.closedInfo = info;
+    extras?.timeouts?.stop();
     streamingReceiverOf(this.ws).releaseInflater();
 
-    extras?.pending?.clear();
     const lost = this.outbound.failQueued(
       () =>
         new SendError('ERR_NOT_OPEN', `connection ${this.id} closed before the data was sent`, {
@@ -1020,21 +640,105 @@ export class Connection {
     this.ctx.onClose(this, info);
     extras?.closedWaiters?.next(info);
     extras?.closedWaiters?.complete();
-    if (extras?.transfers) {
-      const failed = this.notOpen();
-      for (const transfer of extras.transfers) transfer.cancel(failed, true);
-      extras.transfers.clear();
-    }
-    this.messages?.complete();
-    this.fragments?.complete();
-    this.reassembler_?.reset();
+    extras?.transfers?.cancelAll(this.notOpen());
+    this.inbound.complete();
     extras?.pongs?.complete();
     extras?.errors?.complete();
     extras?.readyStream?.complete();
   }
+
+  /** The streamed sends, made now if they were not. */
+  private get transfers(): Transfers {
+    return (this.own.transfers ??= new Transfers(this, this.outbound));
+  }
+
+  /**
+   * Starts the closing handshake. Queued sends go first, unless `discardQueued` is given: then
+   * they fail with the error it makes and the close frame goes at once.
+   */
+  private startClose(
+    code: number,
+    reason: string,
+    wait: boolean,
+    discardQueued?: () => Error,
+  ): void {
+    if (!this.closing.begin(code, reason)) return;
+    if (discardQueued) this.outbound.failQueued(discardQueued);
+    if (this.outbound.idle) {
+      this.sendClose(code, reason, wait);
+      return;
+    }
+    // Sends made before the close go out before the close frame (RFC 6455 section 5.5.1), but a
+    // client that reads nothing must not hold the close forever: closeTimeout bounds the wait.
+    const giveUp = setTimeout(() => this.ws.terminate(), this.ctx.settings.closeTimeout);
+    this.outbound.whenQueueEmpty().then(() => {
+      clearTimeout(giveUp);
+      if (!this.closing.info) this.sendClose(code, reason, wait);
+    });
+  }
+
+  private sendClose(code: number, reason: string, wait: boolean): void {
+    this.ws.close(code, reason);
+    // Without waiting, the socket ends once the close frame is written: end() queues the FIN
+    // behind it, and destroySoon() destroys the socket when the write side is finished.
+    if (!wait) this.socket.destroySoon();
+  }
+
+  private failed(error: ConnectionError): void {
+    this.closing.fail(error);
+    this.ctx.logger.log({
+      level: 1,
+      type: 'error',
+      message: `connection ${this.id} failed: ${error.message}`,
+      connectionId: this.id,
+      code: error.code,
+    });
+    this.report(error);
+  }
+
+  private whenClosed(): Promise<CloseInfo> {
+    return (this.own.closedPromise ??= new Promise((resolve) => this.closed$.subscribe(resolve)));
+  }
+
+  private notOpen(): SendError {
+    return notOpenError(this.id, this.state);
+  }
+
+  private sendFailed(err: Error): RxwsError {
+    if (err instanceof RxwsError) return err;
+    return new SendError('ERR_NOT_OPEN', `connection ${this.id} closed before the data was sent`, {
+      connectionId: this.id,
+      cause: err,
+    });
+  }
+
+  private report(err: RxwsError): void {
+    this.extras?.errors?.next(err);
+    this.ctx.onError(err);
+  }
+
+  /** A stream for the connection's life: completed at once when it has already closed. */
+  private stream<T>(): HotStream<T> {
+    const stream = new HotStream<T>();
+    if (this.closing.info) stream.complete();
+    return stream;
+  }
 }
 
-/** What a connection holds only once it is used: streams asked for, sends with a timeout, close details. */
+/**
+ * Counts and reports one value `followReadyToSend()` dropped or refused for `connection`, as its
+ * own send queue's drops are: in `stats.drops`, on `logs$`, and for `'close'` by closing.
+ */
+export function reportDrop(
+  connection: Connection,
+  policy: OverflowPolicy,
+  bytes: number,
+  queue: { readonly length: number; readonly bytes: number },
+): void {
+  connection.overflowed(policy, bytes, false, queue);
+}
+
+/** What a connection holds only once it is used: streams asked for, timed and streamed sends. */
 class ConnectionExtras {
   pongs: HotStream<Buffer> | undefined = undefined;
   errors: HotStream<RxwsError> | undefined = undefined;
@@ -1043,15 +747,10 @@ class ConnectionExtras {
   readyToSend$: Observable<boolean> | undefined = undefined;
   closed$: Observable<CloseInfo> | undefined = undefined;
   closedPromise: Promise<CloseInfo> | undefined = undefined;
-  /** Sends waiting under a timeout (`defaultTimeout`), and their watchdog. */
-  pending: Set<{ queued: QueuedSend; reject: (err: Error) => void }> | undefined = undefined;
-  watchdog: NodeJS.Timeout | undefined = undefined;
-  closeSent: { code: number; reason: string } | undefined = undefined;
-  failure: RxwsError | undefined = undefined;
+  timeouts: SendTimeouts | undefined = undefined;
+  transfers: Transfers | undefined = undefined;
   timesPaused = 0;
   drops: Record<OverflowPolicy, number> | undefined = undefined;
-  transfers: Set<StreamTransfer> | undefined = undefined;
-  transferOwner: TransferOwner | undefined = undefined;
 }
 
 /** The connection's Observer side; a class, so an idle connection pays for no closures. */
@@ -1071,19 +770,6 @@ class ConnectionSink implements Observer<OutboundData> {
 
   complete(): void {
     this.connection.closeFromSink(CloseCode.NORMAL);
-  }
-}
-
-/** Lets a streamed send close the connection it cannot complete. */
-class TransferReporter implements TransferOwner {
-  constructor(private readonly connection: Connection) {}
-
-  get connectionId(): string {
-    return this.connection.id;
-  }
-
-  abandon(err: SendError): void {
-    this.connection.abandonTransfer(err);
   }
 }
 
@@ -1108,34 +794,4 @@ function onWsError(this: OwnedWebSocket, err: Error): void {
 }
 function onWsClose(this: OwnedWebSocket, code: number, reason: Buffer): void {
   this[kConnection]!.handleClose(code, reason);
-}
-
-function completedStream<T>(): HotStream<T> {
-  const stream = new HotStream<T>();
-  stream.complete();
-  return stream;
-}
-
-/** Turns what a user sends into ws's arguments. @throws {InvalidArgumentError} */
-export function normalize(
-  data: OutboundData,
-  format: MessageFormat | undefined,
-): [Buffer | string, boolean] {
-  if (typeof data === 'string') {
-    return format === 'binary' ? [Buffer.from(data), true] : [data, false];
-  }
-  if (Buffer.isBuffer(data)) return [data, format !== 'text'];
-  if (data instanceof Uint8Array) {
-    return [Buffer.from(data.buffer, data.byteOffset, data.byteLength), format !== 'text'];
-  }
-  if (data instanceof ArrayBuffer) return [Buffer.from(data), format !== 'text'];
-  if (data !== null && typeof data === 'object' && 'data' in data) {
-    if (data.format !== 'text' && data.format !== 'binary') {
-      throw new InvalidArgumentError(`format must be "text" or "binary", got ${show(data.format)}`);
-    }
-    return normalize(data.data, data.format);
-  }
-  throw new InvalidArgumentError(
-    `cannot send ${show(data)}: expected a string, Buffer, Uint8Array or ArrayBuffer`,
-  );
 }

@@ -29,6 +29,13 @@ export interface Transfer {
   resume(): void;
   /** Dropped by the overflow policy or failed with the queue, before its turn. */
   refused(err: Error | undefined): void;
+  /** True when it ends with the queue (`queueFailed()`) rather than through its owner. */
+  readonly endsWithQueue: boolean;
+  /**
+   * The queue failed (the connection closes) while this send owned the line: true when it ended
+   * there (its line is free); false when its owner ends it otherwise.
+   */
+  queueFailed(err: Error | undefined): boolean;
 }
 
 export type { OverflowPolicy, QueueLimit };
@@ -277,13 +284,10 @@ export class Outbound {
   /** Fails every queued send with the error `makeError()` returns, and empties the queue. */
   failQueued(makeError: () => Error): number {
     const items = this.queue.clear();
-    const split = this.active instanceof SplitSend ? this.active : undefined;
-    // Made only when something is queued: an Error captures a stack trace, costly per close.
-    const err = items.length > 0 || split ? makeError() : undefined;
-    if (split) {
-      this.active = undefined;
-      split.cb?.(err);
-    }
+    const active = this.active;
+    // Made only when something waits: an Error captures a stack trace, costly per close.
+    const err = items.length > 0 || active?.endsWithQueue ? makeError() : undefined;
+    if (active?.queueFailed(err)) this.active = undefined;
     for (const held of items) {
       if (held.value.transfer) held.value.transfer.refused(err);
       else held.value.cb?.(err);
@@ -545,6 +549,7 @@ export class Outbound {
 class SplitSend implements Transfer {
   /** Bytes of `data` written so far. */
   at = 0;
+  readonly endsWithQueue = true;
 
   constructor(
     private readonly outbound: Outbound,
@@ -563,5 +568,10 @@ class SplitSend implements Transfer {
 
   refused(err: Error | undefined): void {
     this.cb?.(err);
+  }
+
+  queueFailed(err: Error | undefined): boolean {
+    this.cb?.(err);
+    return true;
   }
 }

@@ -46,8 +46,17 @@ import {
 
 /** Where pieces go: the connection. */
 export interface PieceSink {
-  /** One piece of a message; `bytes` is its length on the wire (after inflating). */
-  handlePiece(data: Buffer | string, binary: boolean, eom: boolean, bytes: number): void;
+  /**
+   * One piece of a message: `first` on its first piece, `eom` on its last; `bytes` is its length
+   * on the wire (after inflating).
+   */
+  handlePiece(
+    data: Buffer | string,
+    binary: boolean,
+    first: boolean,
+    eom: boolean,
+    bytes: number,
+  ): void;
 }
 
 const { GET_INFO, GET_DATA, INFLATING } = ReceiverState;
@@ -64,6 +73,8 @@ export class StreamingReceiver extends WsReceiver {
   private left = -1;
   /** Bytes of the current frame delivered so far: where the mask cycle stands. */
   private maskOffset = 0;
+  /** A message has delivered pieces but not its last: the one place its boundary is tracked. */
+  private midMessage = false;
   /** Bytes of a character cut at the end of the previous text piece. */
   private carry: Buffer | undefined;
   /** permessage-deflate: the inflater, made on the first compressed frame. */
@@ -217,7 +228,7 @@ export class StreamingReceiver extends WsReceiver {
       this._numFragments = 0;
     }
     if (binary) {
-      this.sink?.handlePiece(data, true, eom, bytes);
+      this.handOver(data, true, eom, bytes);
       return;
     }
     let text = data;
@@ -238,7 +249,13 @@ export class StreamingReceiver extends WsReceiver {
     if (cut < text.length) this.carry = Buffer.from(text.subarray(cut));
     // A piece made only of a cut character waits for the rest.
     if (whole.length === 0 && !eom) return;
-    this.sink?.handlePiece(whole.toString(), false, eom, bytes);
+    this.handOver(whole.toString(), false, eom, bytes);
+  }
+
+  private handOver(data: Buffer | string, binary: boolean, eom: boolean, bytes: number): void {
+    const first = !this.midMessage;
+    this.midMessage = !eom;
+    this.sink?.handlePiece(data, binary, first, eom, bytes);
   }
 
   /** @internal the bound `ws` checks on each frame header: 0 for none (streaming). */

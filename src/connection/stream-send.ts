@@ -185,6 +185,8 @@ function isReadable(value: unknown): value is Readable {
  * with 1011 through `owner.abandon()`: the peer never takes a truncated message for a whole one.
  */
 export class StreamTransfer implements Transfer {
+  /** Its connection cancels it on close (`Transfers.cancelAll()`), not the queue. */
+  readonly endsWithQueue = false;
   private sentAny = false;
   private bytesSent = 0;
   private pulling = false;
@@ -218,6 +220,10 @@ export class StreamTransfer implements Transfer {
           connectionId: this.owner.connectionId,
         }),
     );
+  }
+
+  queueFailed(): boolean {
+    return false;
   }
 
   /** Stops the transfer with `err` (told to the subscriber unless it left). */

@@ -1,5 +1,5 @@
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
-import { Connection } from '../connection/connection';
+import { Connection, reportDrop } from '../connection/connection';
 import { CloseCode } from '../protocol/close-codes';
 import { InvalidArgumentError, SendError, show } from '../errors';
 import { DEFAULT_OPTIONS } from '../options';
@@ -122,7 +122,7 @@ export function followReadyToSend<T>(
       let releasing = false;
 
       const overflowed = (held: Held<T>, policy: OverflowPolicy): void => {
-        connection?.overflowed(policy, held.bytes, false, queue);
+        if (connection) reportDrop(connection, policy, held.bytes, queue);
         if (policy === 'error' || policy === 'close') {
           subscriber.error(
             new SendError(

@@ -1,0 +1,38 @@
+import type { RxwsError } from '../errors';
+import type { Logger } from '../logs';
+import type { OverflowPolicy, QueueLimit } from '../util/hold-queue';
+import type { CloseInfo } from './close';
+import type { Connection } from './connection';
+import type { Message } from './inbound';
+
+/**
+ * The server options a connection reads. The server's resolved options fit it as they are: it
+ * passes them, not a copy.
+ */
+export interface ConnectionSettings {
+  readonly waitForCloseResponse: boolean;
+  readonly closeTimeout: number;
+  readonly disconnectStatusCode: number | undefined;
+  readonly disconnectStatusDescription: string;
+  readonly outBufferSize: number;
+  readonly maxQueue: QueueLimit;
+  readonly overflow: OverflowPolicy;
+  readonly defaultTimeout: number;
+  readonly bufferMessage: boolean;
+  readonly maxPayload: number;
+  readonly maxFragments: number;
+  readonly maxFrameSize: number;
+  readonly closeStreamAfterTransfer: boolean;
+}
+
+/** What every connection of one server shares: its settings, its logger, where it reports. */
+export interface ConnectionContext {
+  readonly settings: ConnectionSettings;
+  readonly logger: Logger;
+  /** A message (or piece, with `bufferMessage: false`) for the server's `messages$`. */
+  onMessage(message: Message): void;
+  /** A failure for the server's `errors$`. */
+  onError(error: RxwsError): void;
+  /** The connection's socket has closed. */
+  onClose(connection: Connection, info: CloseInfo): void;
+}

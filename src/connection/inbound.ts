@@ -1,0 +1,125 @@
+import type { ConnectionError } from '../errors';
+import { HotStream } from '../util/hot-stream';
+import type { Connection } from './connection';
+import type { ConnectionContext } from './context';
+import { Reassembler } from './reassembler';
+import type { MessageFormat } from './outbound-data';
+import type { PieceSink, StreamingReceiver } from './receiver';
+
+/** A message received: text arrives as `string`, binary as `Buffer`. */
+export interface Message {
+  readonly connection: Connection;
+  readonly data: string | Buffer;
+  readonly format: MessageFormat;
+  /** End of message: true when `data` completes the message (always, for whole messages). */
+  readonly eom: boolean;
+}
+
+/** What the inbound path tells its connection: a message it cannot take closes the connection. */
+export interface InboundOwner {
+  /** A message over `maxPayload` or `maxFragments`: close with the error's code. */
+  failInbound(error: ConnectionError): void;
+}
+
+/**
+ * A connection's inbound path: the receiver's pieces to `fragments$`, to the reassembly when
+ * someone wants whole messages, and to the server's `messages$`. The one place the
+ * `bufferMessage` option decides what happens:
+ *
+ * - `bufferMessage: true`: every message is reassembled (bounded by `maxPayload`, which the
+ *   receiver also checks on each frame header) and the server's `messages$` gets whole messages;
+ * - `bufferMessage: false`: the server's `messages$` gets the pieces; a message is reassembled
+ *   only while `conn.messages$` has a subscriber at its first piece, and the receiver's frame
+ *   bound is off (a streamed message is bounded where it is reassembled, not on the wire).
+ *
+ * `conn.messages$` is `fragments$.pipe(bufferMessage({ maxSize: maxPayload, maxFragments }))`,
+ * reassembled once for every subscriber by the operator's own core (`Reassembler`).
+ */
+export class Inbound implements PieceSink {
+  /** Payload bytes and whole messages received. */
+  bytesIn = 0;
+  messagesIn = 0;
+  // Streams are made on first use: an idle connection should cost little memory.
+  private fragments: HotStream<Message> | undefined = undefined;
+  private messages: HotStream<Message> | undefined = undefined;
+  /** Made at the first message that needs reassembling: an idle connection does without. */
+  private reassembler: Reassembler | undefined = undefined;
+  /** The current message goes to the reassembly (decided at its first piece). */
+  private reassembling = false;
+  private done = false;
+
+  constructor(
+    private readonly connection: Connection & InboundOwner,
+    private readonly ctx: ConnectionContext,
+    receiver: StreamingReceiver,
+  ) {
+    receiver.sink = this;
+    if (!ctx.settings.bufferMessage) receiver.setMessageLimit(0);
+  }
+
+  /** See `Connection.fragments$`. */
+  get fragments$(): HotStream<Message> {
+    return (this.fragments ??= this.stream());
+  }
+
+  /** See `Connection.messages$`. */
+  get messages$(): HotStream<Message> {
+    return (this.messages ??= this.stream());
+  }
+
+  handlePiece(
+    data: Buffer | string,
+    binary: boolean,
+    first: boolean,
+    eom: boolean,
+    bytes: number,
+  ): void {
+    this.bytesIn += bytes;
+    const piece: Message = {
+      connection: this.connection,
+      data,
+      format: binary ? 'binary' : 'text',
+      eom,
+    };
+    this.fragments?.next(piece);
+    const buffered = this.ctx.settings.bufferMessage;
+    if (!buffered) this.ctx.onMessage(piece);
+    // Reassembly starts at a message's first piece: one that starts mid-message would deliver
+    // a truncated message as whole.
+    if (first) this.reassembling = buffered || this.messages?.observed === true;
+    if (!this.reassembling) {
+      if (eom) this.messagesIn++;
+      return;
+    }
+    let whole: Message | undefined;
+    try {
+      const settings = this.ctx.settings;
+      whole = (this.reassembler ??= new Reassembler(
+        settings.maxPayload,
+        settings.maxFragments,
+      )).push(piece, bytes);
+    } catch (err) {
+      this.reassembling = false;
+      this.connection.failInbound(err as ConnectionError);
+      return;
+    }
+    if (!whole) return;
+    this.messagesIn++;
+    this.messages?.next(whole);
+    if (buffered) this.ctx.onMessage(whole);
+  }
+
+  /** The connection closed: streams complete, a message in progress is dropped. */
+  complete(): void {
+    this.done = true;
+    this.messages?.complete();
+    this.fragments?.complete();
+    this.reassembler?.reset();
+  }
+
+  private stream(): HotStream<Message> {
+    const stream = new HotStream<Message>();
+    if (this.done) stream.complete();
+    return stream;
+  }
+}
