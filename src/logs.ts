@@ -42,6 +42,35 @@ export interface LogEntry {
   readonly remotePort?: number;
 }
 
+/**
+ * The one way a stage of the accept path reports a refusal: a `refused` entry with its stage,
+ * the code (an rxws error code, or the HTTP status it answered with), the reason and the peer.
+ */
+export function refusalEntry(
+  stage: RefusalStage,
+  code: string | number,
+  reason: string,
+  remoteAddress: string,
+  remotePort: number | undefined,
+): LogEntry {
+  const peer = `${remoteAddress}:${remotePort}`;
+  return {
+    level: 1,
+    type: 'refused',
+    stage,
+    code,
+    reason,
+    message:
+      typeof code === 'number'
+        ? `rejected ${peer} at the ${stage} stage with HTTP ${code}: ${reason}`
+        : code === 'ERR_TIMEOUT'
+          ? `closed ${peer}: ${reason}`
+          : `refused ${peer}: ${reason}`,
+    remoteAddress,
+    remotePort,
+  };
+}
+
 /** Emits entries at or below the configured level on a hot stream. */
 export class Logger {
   private readonly subject = new Subject<LogEntry>();

@@ -4,8 +4,7 @@ import type { Socket } from 'node:net';
 import { defaultIfEmpty, type Subscription } from 'rxjs';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { HookError, describeError, type RxwsError } from '../errors';
-import type { Logger } from '../logs';
-import { displayAddress } from '../transport/address';
+import { refusalEntry, type Logger } from '../logs';
 import { hookResult$, isDeferred, type HookResult } from '../hooks';
 import {
   HANDSHAKE_HEADERS,
@@ -29,7 +28,7 @@ export interface HandshakeConfig {
   readonly closeTimeout: number;
   readonly protocols: readonly string[];
   readonly onOpenRequest: ((request: OpenRequest) => HookResult<OpenDecision>) | undefined;
-  /** True while new connections must be turned away with 503. */
+  /** True while new connections must be turned away with 503 (the server is shutting down). */
   isClosing(): boolean;
   onError(error: RxwsError): void;
   onOpen(ws: WebSocket, socket: Socket, request: OpenRequest): void;
@@ -64,11 +63,15 @@ export class Handshake {
     });
   }
 
-  /** Handles one upgrade request on its socket. */
-  handle(req: IncomingMessage, socket: Socket, head: Buffer): void {
+  /** Handles one upgrade request on its socket; `peer` is the client, as the chain read it. */
+  handle(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    peer: { readonly remoteAddress: string; readonly remotePort: number },
+  ): void {
     const logger = this.config.logger;
-    const remoteAddress = displayAddress(socket.remoteAddress ?? '');
-    const remotePort = socket.remotePort ?? 0;
+    const { remoteAddress, remotePort } = peer;
     if (this.config.isClosing()) {
       this.reject(socket, 503, 'Server shutting down', {}, 'handshake', remoteAddress, remotePort);
       return;
@@ -248,16 +251,7 @@ export class Handshake {
       reason = 'Internal Server Error';
       response = buildHttpResponse(status, reason);
     }
-    this.config.logger.log({
-      level: 1,
-      type: 'refused',
-      stage,
-      code: status,
-      reason,
-      message: `rejected ${remoteAddress}:${remotePort} at the ${stage} stage with HTTP ${status}: ${reason}`,
-      remoteAddress,
-      remotePort,
-    });
+    this.config.logger.log(refusalEntry(stage, status, reason, remoteAddress, remotePort));
     writeHttpResponseAndClose(socket, response);
   }
 }

@@ -1,0 +1,258 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { Subject } from 'rxjs';
+import { ConnectionRefusedError, describeError, type HookError } from '../errors';
+import type { HookResult } from '../hooks';
+import { refusalEntry, type Logger } from '../logs';
+import { displayAddress } from './address';
+import { admission, admissionCheck, type AdmissionConfig } from './admission';
+import type { ConnectionRequestInfo } from './connection-request';
+import { SocketRequest, type LocalEnd, type RequestOutcome } from './socket-request';
+
+/** Where a socket is on the accept path: its peer, read once, and its handshake timer. */
+export interface Peer {
+  /** The client's address; IPv4-mapped IPv6 shown as IPv4. */
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
+/** The HTTP upgrade stage as the chain sees it (`handshake/`: validation, then `onOpenRequest`). */
+export interface UpgradeStage {
+  /** Takes one upgrade request on its socket; calls `chain.opened()` when `ws` has opened it. */
+  handle(req: IncomingMessage, socket: Socket, head: Buffer, peer: Peer): void;
+  /** Stops waiting for every `onOpenRequest` answer still pending. */
+  cancelPending(): void;
+}
+
+/** What the chain is made from. */
+export interface StageChainConfig {
+  readonly logger: Logger;
+  readonly handshakeTimeout: number;
+  readonly tcpNoDelay: boolean;
+  readonly keepAlive: false | { readonly time: number };
+  readonly allowedClients: readonly string[];
+  readonly maxConnections: number;
+  readonly onConnectionRequest:
+    ((request: ConnectionRequestInfo) => HookResult<boolean>) | undefined;
+  /** Connections open now (they count against `maxConnections` with the sockets in the chain). */
+  openCount(): number;
+  onHookError(error: HookError): void;
+}
+
+interface Pending extends Peer {
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * The accept path, one stage after another, each with one way to refuse (a `refused` entry on
+ * `logs$` naming its stage), under one timeout and one "closing" flag:
+ *
+ * ```text
+ *  accept       a TCP socket (bind mode), or an attached server's upgrade (attach mode)
+ *  connection   allow-list, maxConnections, onConnectionRequest   refused: destroyed, no byte written
+ *  [tls]        the TLS handshake (to come)
+ *  handshake    the HTTP request: path, method, headers            rejected: HTTP 4xx
+ *  open         onOpenRequest                                      rejected: the status it gives
+ *  opened       ws completes the handshake; the server makes the Connection
+ * ```
+ *
+ * `handshakeTimeout` runs from `accept` to `opened`: a socket that has not opened by then is
+ * destroyed. A socket counts against `maxConnections` from `accept` until it has closed or
+ * opened. Once the server is closing, a socket that reaches the next stage is turned away there:
+ * destroyed before HTTP, answered 503 after.
+ *
+ * In attach mode the user's server accepted the socket and parsed its request: the chain is
+ * entered at its `upgrade` event, and runs the connection stage then, before the handshake.
+ */
+export class StageChain {
+  /** The connection-request pipeline, when there is an `onConnectionRequest` hook. */
+  private readonly requests: Subject<SocketRequest> | undefined;
+  /** Without a hook, the whole connection-stage decision, taken as the socket is accepted. */
+  private readonly admitAtOnce: (request: SocketRequest) => boolean;
+  /** Sockets between accept and open (or their close), with their peer and handshake timer. */
+  private readonly pending = new Map<Socket, Pending>();
+  private closingFlag = false;
+  /** The local end of every accepted socket, when the server listens on one address. */
+  localEnd: LocalEnd | undefined = undefined;
+  /** The upgrade stage; set by the server, which wires the stages. */
+  upgrade: UpgradeStage | undefined = undefined;
+
+  constructor(private readonly config: StageChainConfig) {
+    const admissionConfig: AdmissionConfig = {
+      allowedClients: config.allowedClients,
+      maxConnections: config.maxConnections,
+      // Sockets in the chain and open connections: a connection leaves the count after its
+      // socket has closed.
+      current: () => this.pending.size + config.openCount(),
+      onConnectionRequest: config.onConnectionRequest,
+      onHookError: config.onHookError,
+    };
+    if (config.onConnectionRequest) {
+      // A hook may answer later: requests go through the pipeline, decided concurrently.
+      const requests = new Subject<SocketRequest>();
+      requests.pipe(admission(admissionConfig)).subscribe((request) => request.proceed());
+      this.requests = requests;
+    } else {
+      this.requests = undefined;
+    }
+    this.admitAtOnce = admissionCheck<SocketRequest>(admissionConfig);
+  }
+
+  /** True once the server is shutting down: every stage turns new sockets away. */
+  get closing(): boolean {
+    return this.closingFlag;
+  }
+
+  /** Sockets in the chain now. */
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * `accept`, then the connection stage: tracks the socket under the handshake timeout, then
+   * decides on it; `next` carries an accepted socket on (to HTTP, or to its upgrade).
+   */
+  accept(socket: Socket, next: () => void): void {
+    socket.on('error', this.onSocketError);
+    if (this.closingFlag) {
+      socket.destroy();
+      return;
+    }
+    const request = new SocketRequest(socket, this.outcome, next);
+    this.pending.set(socket, {
+      remoteAddress: request.remoteAddress,
+      remotePort: request.remotePort,
+      timer: setTimeout(this.timedOut, this.config.handshakeTimeout, socket),
+    });
+    socket.on('close', this.untrack);
+    socket.setNoDelay(this.config.tcpNoDelay);
+    if (this.config.keepAlive) socket.setKeepAlive(true, this.config.keepAlive.time);
+    if (this.requests) this.requests.next(request);
+    else if (this.admitAtOnce(request)) request.proceed();
+  }
+
+  /** `handshake` and `open`: an upgrade request of a socket that passed the connection stage. */
+  handshake(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    this.upgrade!.handle(req, socket, head, this.peerOf(socket));
+  }
+
+  /**
+   * Refuses an upgrade at the handshake stage before it reaches the handshake itself (a path
+   * nobody serves, a request HTTP could not parse), with an HTTP response.
+   */
+  refuseHttp(socket: Socket, status: number, reason: string, respond: () => void): void {
+    const peer = this.peerOf(socket);
+    this.config.logger.log(
+      refusalEntry('handshake', status, reason, peer.remoteAddress, peer.remotePort),
+    );
+    respond();
+  }
+
+  /**
+   * `opened`: `ws` has opened the socket; it leaves the chain (its timer and count), and the
+   * connection takes it over.
+   */
+  opened(socket: Socket): void {
+    const entry = this.pending.get(socket);
+    if (entry) clearTimeout(entry.timer);
+    this.pending.delete(socket);
+    socket.removeListener('close', this.untrack);
+    // ws turns Nagle off when it takes the socket; put back what the user asked for.
+    if (!this.config.tcpNoDelay) socket.setNoDelay(false);
+  }
+
+  /** The server is shutting down: every stage turns new sockets away from now on. */
+  close(): void {
+    this.closingFlag = true;
+  }
+
+  /**
+   * Drops the `onOpenRequest` answers still pending and destroys every socket in the chain.
+   * Resolves once they have closed.
+   */
+  destroyPending(): Promise<void> {
+    this.upgrade?.cancelPending();
+    const closed = [...this.pending.keys()].map((socket) => {
+      const done = socket.closed ? undefined : new Promise((r) => socket.once('close', r));
+      socket.destroy();
+      return done;
+    });
+    return Promise.all(closed).then(() => this.requests?.complete());
+  }
+
+  /** The peer of a socket in the chain (read once, at accept), or of any other socket. */
+  private peerOf(socket: Socket): Peer {
+    return (
+      this.pending.get(socket) ?? {
+        remoteAddress: displayAddress(socket.remoteAddress ?? ''),
+        remotePort: socket.remotePort ?? 0,
+      }
+    );
+  }
+
+  private readonly outcome: RequestOutcome = {
+    refused: (request, reason) => {
+      this.config.logger.log(
+        refusalEntry(
+          'connection',
+          reason.code,
+          reason.message,
+          request.remoteAddress,
+          request.remotePort,
+        ),
+      );
+    },
+    accepted: (request) => {
+      if (this.closingFlag) {
+        request.refuse(new ConnectionRefusedError('ERR_SHUTTING_DOWN', 'server shutting down'));
+        return;
+      }
+      const logger = this.config.logger;
+      if (logger.enabled(1)) {
+        logger.log({
+          level: 1,
+          type: 'accepted',
+          message: `accepted TCP connection from ${request.remoteAddress}:${request.remotePort}`,
+          remoteAddress: request.remoteAddress,
+          remotePort: request.remotePort,
+        });
+      }
+      request.continueWith();
+    },
+    localEnd: () => this.localEnd,
+  };
+
+  /**
+   * One listener for the 'close' of every socket in the chain (`this` is the socket): no
+   * closure each. Removed at `opened`, when the connection takes over.
+   */
+  private readonly untrack = ((chain: StageChain) =>
+    function untrack(this: Socket): void {
+      const entry = chain.pending.get(this);
+      if (entry) clearTimeout(entry.timer);
+      chain.pending.delete(this);
+    })(this);
+
+  private readonly onSocketError = (err: Error): void => {
+    // Socket errors (ECONNRESET, EPIPE) end that socket only; 'close' follows and cleans up.
+    const logger = this.config.logger;
+    if (logger.enabled(3)) {
+      logger.log({ level: 3, type: 'debug', message: `socket error: ${describeError(err)}` });
+    }
+  };
+
+  // The socket stays in the chain (and counts against maxConnections) until it has closed.
+  private readonly timedOut = (socket: Socket): void => {
+    const peer = this.peerOf(socket);
+    this.config.logger.log(
+      refusalEntry(
+        'handshake',
+        'ERR_TIMEOUT',
+        `no WebSocket handshake within ${this.config.handshakeTimeout} ms`,
+        peer.remoteAddress,
+        peer.remotePort,
+      ),
+    );
+    socket.destroy();
+  };
+}
