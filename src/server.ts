@@ -10,6 +10,7 @@ import {
   type Message,
 } from './connection/connection';
 import { fanout } from './connection/fanout';
+import { RxwsWebSocket } from './connection/receiver';
 import { normalize, type MessageFormat, type OutboundData } from './connection/outbound-data';
 import { CloseCode, assertCloseArgs } from './protocol/close-codes';
 import { Handshake } from './handshake/upgrade';
@@ -102,6 +103,8 @@ export class RxwsServer {
       closeTimeout: options.closeTimeout,
       protocols: options.protocols,
       onOpenRequest: options.onOpenRequest,
+      // ws's WebSocket with rxws's streaming receiver (connection/receiver.ts).
+      webSocketClass: RxwsWebSocket,
       isClosing: () => this.chain.closing,
       onError: (error) => this.reportError(error),
       onOpen: (ws, socket, request) => this.onOpen(ws, socket, request),

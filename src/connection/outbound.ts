@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
-import { WebSocket } from 'ws';
-import { Opcode, encodeFrame } from '../protocol/frame';
+import type { WebSocket } from 'ws';
+import { Opcode } from '../protocol/frame';
+import { FrameWriter, type WriteCallback } from './frame-writer';
 import {
   HoldQueue,
   UNBOUNDED,
@@ -9,8 +10,7 @@ import {
   type QueueLimit,
 } from '../util/hold-queue';
 
-/** Called once a frame has been written to the socket, or with the error that stopped it. */
-export type WriteCallback = (err?: Error | null) => void;
+export type { WriteCallback };
 
 /** A send waiting in the queue until the socket's buffer drains. */
 interface Pending {
@@ -53,10 +53,6 @@ export interface OverflowHandler {
   readyChanged(ready: boolean): void;
 }
 
-const BINARY = Object.freeze({ binary: true });
-const TEXT = Object.freeze({ binary: false });
-const BINARY_PART = Object.freeze({ binary: true, fin: false });
-const TEXT_PART = Object.freeze({ binary: false, fin: false });
 const EMPTY = Buffer.alloc(0);
 const kOutbound = Symbol('rxws.outbound');
 
@@ -78,46 +74,20 @@ function onDrain(this: OwnedSocket): void {
   this[kOutbound]?.flush();
 }
 
-// Sockets corked during this tick, uncorked together by one process.nextTick: a broadcast to
-// 10,000 connections schedules one tick, not 10,000.
-let corkedNow: Outbound[] = [];
-
-function uncorkAll(): void {
-  const list = corkedNow;
-  corkedNow = [];
-  for (let i = 0; i < list.length; i++) {
-    const out = list[i];
-    out.corked = false;
-    out.socket.uncork();
-  }
-}
-
 /**
- * The connection's outbound path: writes data frames while the socket's write buffer holds less
- * than `highWaterMark` bytes, queues them in order otherwise, and coalesces writes. Without a
- * negotiated extension, frames are encoded here (`frame.ts`) and written to the socket; with
- * one (permessage-deflate), `ws`'s sender does it.
- *
- * Coalescing: `ws` writes every frame with its own `socket.write()`, one syscall each. The first
- * send corks the socket and a `process.nextTick` (one per tick for all sockets) uncorks it, so every frame sent while handling
- * one socket read (`ws` parses and emits all the messages of a read synchronously) and in the
- * promise callbacks that run right after it leaves in one `writev`. `nextTick` rather than
- * `setImmediate`: a reply leaves as soon as its read is handled, not after every other ready
- * socket of the poll phase, which keeps ping-pong latency at `ws`'s level (measured: setImmediate
- * halved ping-pong throughput). See https://nodejs.org/api/stream.html#writablecork.
+ * The connection's send line: writes data frames (through the `FrameWriter` it extends) while
+ * the socket's write buffer holds less than `highWaterMark` bytes, and queues them in order
+ * otherwise, bounded by `limit` under `policy` (the hold queue); a streamed or split send owns
+ * the line until it ends. Tells its `overflow` handler about drops and ReadyToSend edges.
  */
-export class Outbound {
+export class Outbound extends FrameWriter {
   /** Sends waiting their turn: a shared empty queue until the first send has to wait. */
   private queue: HoldQueue<Pending> = NO_QUEUE;
   private _limit: QueueLimit = UNBOUNDED;
   private _policy: OverflowPolicy = 'error';
-  /** @internal the socket is corked until the next tick. */
-  corked = false;
   private waitingForDrain = false;
   private listeningForDrain = false;
   private emptyWaiters: Array<() => void> | undefined;
-  /** Frames are encoded here and written straight to the socket (no extension to apply). */
-  private readonly direct: boolean;
   /** Called after each drain that let held sends move: progress for send timeouts. */
   onProgress: (() => void) | undefined;
   private _ready = true;
@@ -125,18 +95,16 @@ export class Outbound {
   bytesOut = 0;
   messagesOut = 0;
   overflow: OverflowHandler | undefined;
-  /** Largest frame payload written; 0: no limit (IPWorks' MaxFrameSize). */
-  maxFrameSize = 0;
   /** The streamed send that owns the line, if any: other sends wait behind it. */
   private active: Transfer | undefined;
 
   constructor(
-    private readonly ws: WebSocket,
-    /** @internal */ readonly socket: Socket,
+    ws: WebSocket,
+    socket: Socket,
     private readonly highWaterMark: number,
   ) {
+    super(ws, socket);
     (socket as OwnedSocket)[kOutbound] = this;
-    this.direct = ws.extensions === '';
   }
 
   /** The queue's bound; set by the connection. */
@@ -343,7 +311,7 @@ export class Outbound {
   }
 
   /** True when a frame written now would not take the socket's buffer past the high-water mark. */
-  get canWrite(): boolean {
+  override get canWrite(): boolean {
     return this.socket.writableLength < this.highWaterMark && !this.socket.destroyed;
   }
 
@@ -397,83 +365,6 @@ export class Outbound {
     this.cork();
     this.writeFrames(data, binary, first, fin, cb);
     if (this.socket.writableLength >= this.highWaterMark) this.waitForDrain();
-  }
-
-  private cork(): void {
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      if (corkedNow.push(this) === 1) process.nextTick(uncorkAll);
-    }
-  }
-
-  /**
-   * Writes `data` from byte `from` as frames of at most `maxFrameSize` bytes (one frame when
-   * unlimited; at least one frame); `cb` goes with the last. With `whileWritable`, stops once
-   * the socket's buffer is past the high-water mark. Returns where it stopped.
-   */
-  private writeFrames(
-    data: Buffer,
-    binary: boolean,
-    first: boolean,
-    fin: boolean,
-    cb: WriteCallback | undefined,
-    from = 0,
-    whileWritable = false,
-  ): number {
-    const max = this.maxFrameSize;
-    let at = from;
-    do {
-      const end = max === 0 ? data.length : Math.min(at + max, data.length);
-      const last = end === data.length;
-      const opcode =
-        first && at === 0 ? (binary ? Opcode.BINARY : Opcode.TEXT) : Opcode.CONTINUATION;
-      const payload = at === 0 && last ? data : data.subarray(at, end);
-      this.writeFrame(opcode, payload, binary, fin && last, last ? cb : undefined);
-      at = end;
-    } while (at < data.length && (!whileWritable || this.canWrite));
-    return at;
-  }
-
-  /**
-   * Writes one frame; `bytes`, when the caller has measured a string already, saves measuring
-   * it again. Without an extension: one write per frame (ws makes two: header, then payload),
-   * text encoded straight into the frame, everything through socket.write() in order with ws's
-   * own control frames (pongs, close). With one, ws's sender frames it (and makes continuation
-   * frames itself after a send with fin: false).
-   */
-  private writeFrame(
-    opcode: number,
-    payload: Buffer | string,
-    binary: boolean,
-    fin: boolean,
-    cb: WriteCallback | undefined,
-    bytes?: number,
-  ): void {
-    if (!this.direct) {
-      this.ws.send(payload, binary ? (fin ? BINARY : BINARY_PART) : fin ? TEXT : TEXT_PART, cb);
-      return;
-    }
-    // Same checks as ws.send(): after ws has sent or received a close frame, no data may follow.
-    if (this.ws.readyState !== WebSocket.OPEN) {
-      if (cb)
-        process.nextTick(cb, new Error(`WebSocket is not open: readyState ${this.ws.readyState}`));
-      return;
-    }
-    this.writeEncoded(encodeFrame(opcode, payload, fin, bytes), cb);
-  }
-
-  /** Writes an encoded frame; a `[header, payload]` pair in one writev. */
-  private writeEncoded(frame: Buffer | [Buffer, Buffer], cb: WriteCallback | undefined): void {
-    const socket = this.socket;
-    if (!Array.isArray(frame)) {
-      socket.write(frame, cb);
-      return;
-    }
-    socket.cork();
-    socket.write(frame[0]);
-    socket.write(frame[1], cb);
-    socket.uncork();
   }
 
   private setReady(ready: boolean): void {

@@ -1,4 +1,3 @@
-import { RxwsWebSocket } from '../connection/receiver';
 import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { defaultIfEmpty, type Subscription } from 'rxjs';
@@ -28,6 +27,8 @@ export interface HandshakeConfig {
   readonly closeTimeout: number;
   readonly protocols: readonly string[];
   readonly onOpenRequest: ((request: OpenRequest) => HookResult<OpenDecision>) | undefined;
+  /** The WebSocket class `ws` makes for each connection (rxws's, with its streaming receiver). */
+  readonly webSocketClass: typeof WebSocket;
   /** True while new connections must be turned away with 503 (the server is shutting down). */
   isClosing(): boolean;
   onError(error: RxwsError): void;
@@ -51,8 +52,7 @@ export class Handshake {
       clientTracking: false,
       perMessageDeflate: config.perMessageDeflate,
       maxPayload: config.maxPayload,
-      // ws's WebSocket with rxws's streaming receiver (connection/receiver.ts).
-      WebSocket: RxwsWebSocket,
+      WebSocket: config.webSocketClass,
       closeTimeout: config.closeTimeout,
       handleProtocols: (_offered, req) => this.decisions.get(req)?.protocol ?? false,
     };
