@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
+import { join } from 'node:path';
 import { DEFAULT_OPTIONS, resolveOptions } from '../src/options';
 import { InvalidOptionError } from '../src/errors';
 import { createServer } from '../src';
@@ -230,6 +232,39 @@ describe('resolveOptions', () => {
   it('accepts an http.Server for "server"', () => {
     const http = createHttpServer();
     expect(resolveOptions({ server: http, path: '/ws' }).server).toBe(http);
+  });
+});
+
+describe('the options table', () => {
+  const source = readFileSync(join(__dirname, '../src/options.ts'), 'utf8');
+  const names = Object.keys(resolveOptions());
+
+  it.each(names)('documents %s with its default', (name) => {
+    const doc = new RegExp(`/\\*\\*((?:(?!\\*/)[\\s\\S])*)\\*/\\s*\\n\\s*${name}: `).exec(source);
+    expect(doc?.[1]).toMatch(/Default/);
+  });
+
+  it('gives DEFAULT_OPTIONS exactly the fixed defaults resolveOptions() applies', () => {
+    const resolved = resolveOptions() as unknown as Record<string, unknown>;
+    for (const [name, value] of Object.entries(DEFAULT_OPTIONS)) {
+      expect([name, resolved[name]]).toEqual([name, value]);
+    }
+    expect(Object.keys(DEFAULT_OPTIONS).sort()).toEqual(
+      names
+        .filter(
+          (n) =>
+            ![
+              'host',
+              'maxFragments',
+              'onConnectionRequest',
+              'onOpenRequest',
+              'disconnectStatusCode',
+              'server',
+              'path',
+            ].includes(n),
+        )
+        .sort(),
+    );
   });
 });
 
