@@ -1,21 +1,22 @@
 /** rxws: a reactive WebSocket server for Node.js. The public API, and nothing else. */
-export { createServer, RxwsServer } from './server';
-export type { BroadcastOptions, ListenAddress, ShutdownOptions } from './server';
-export { Connection } from './connection/connection';
+export { createServer } from './server';
+export type { BroadcastOptions, RxwsServer, ShutdownOptions } from './server';
+export type { ListenAddress } from './transport/listener';
 export type {
-  BinaryData,
-  CloseInfo,
+  Connection,
   ConnectionRequestDetails,
   ConnectionStats,
-  ConnectionState,
   Disconnection,
-  Message,
+} from './connection/connection';
+export type { CloseInfo, ConnectionState } from './connection/close';
+export type { Message } from './connection/inbound';
+export type {
+  BinaryData,
   MessageFormat,
   OutboundData,
   SendOptions,
-  StreamSendOptions,
-  FileSendOptions,
-} from './connection/connection';
+} from './connection/outbound-data';
+export type { FileSendOptions, StreamSendOptions } from './connection/transfers';
 export type { SendProgress, StreamSource } from './connection/stream-send';
 export { CloseCode, isValidCloseCode } from './protocol/close-codes';
 export type { OverflowPolicy, QueueLimit } from './util/hold-queue';
@@ -29,7 +30,7 @@ export type {
   RejectDecision,
 } from './handshake/open-request';
 export { DEFAULT_OPTIONS } from './options';
-export type { KeepAliveOptions, ServerOptions, ResolvedOptions } from './options';
+export type { DefaultOptions, KeepAliveOptions, ServerOptions, ResolvedOptions } from './options';
 export type { HookResult } from './hooks';
 export type { LogEntry, LogLevel, LogType, RefusalStage } from './logs';
 export {

@@ -6,41 +6,81 @@ export type LogLevel = 0 | 1 | 2 | 3;
 /** Where on the accept path a request was refused or rejected. */
 export type RefusalStage = 'connection' | 'handshake' | 'open';
 
-/** The kinds of log entry (IPWorks' LogType, made specific). */
-export type LogType =
-  | 'listening'
-  | 'stopped-listening'
-  | 'accepted'
-  | 'refused'
-  | 'request'
-  | 'open'
-  | 'close'
-  | 'error'
-  | 'send-after-close'
-  | 'dropped'
-  | 'ready-to-send'
-  | 'shutdown'
-  | 'option-ignored'
-  | 'debug';
+/** What every log entry has. */
+interface LogBase {
+  /** The verbosity it belongs to: 1 info, 2 verbose, 3 debug. */
+  readonly level: 1 | 2 | 3;
+  /** One line for a person to read. */
+  readonly message: string;
+}
+
+/** The client an entry is about. */
+interface Peer {
+  readonly remoteAddress: string;
+  readonly remotePort: number | undefined;
+}
 
 /**
- * One structured log entry. `level` is the verbosity it belongs to (1 info, 2 verbose, 3 debug);
- * the optional fields are set where they apply.
+ * One structured log entry (IPWorks' Log event, made specific): a discriminated union by `type`,
+ * each kind with the fields that apply to it.
  */
-export interface LogEntry {
-  readonly level: 1 | 2 | 3;
-  readonly type: LogType;
-  readonly message: string;
-  readonly connectionId?: string;
-  /** For `refused`: the stage of the accept path. */
-  readonly stage?: RefusalStage;
-  /** For `refused`, `close`, `error`: the error code or the HTTP status / close code. */
-  readonly code?: string | number;
-  /** For `refused` and `close`: the reason given. */
-  readonly reason?: string;
-  readonly remoteAddress?: string;
-  readonly remotePort?: number;
-}
+export type LogEntry =
+  /** The server listens (info) or has stopped listening (info). */
+  | (LogBase & { readonly type: 'listening' | 'stopped-listening' })
+  /** A TCP connection passed the connection stage (info). */
+  | (LogBase & Peer & { readonly type: 'accepted' })
+  /**
+   * A stage of the accept path refused the request (info): `code` is an rxws error code, or the
+   * HTTP status it was answered with.
+   */
+  | (LogBase &
+      Peer & {
+        readonly type: 'refused';
+        readonly stage: RefusalStage;
+        readonly code: string | number;
+        readonly reason: string;
+      })
+  /** An upgrade request arrived (verbose). */
+  | (LogBase & Peer & { readonly type: 'request' })
+  /** A connection opened (info). */
+  | (LogBase & Peer & { readonly type: 'open'; readonly connectionId: string })
+  /** A connection closed (info), with its close code and reason. */
+  | (LogBase & {
+      readonly type: 'close';
+      readonly connectionId: string;
+      readonly code: number;
+      readonly reason: string;
+    })
+  /** A failure (info), of a connection when `connectionId` is set. */
+  | (LogBase & { readonly type: 'error'; readonly code: string; readonly connectionId?: string })
+  /** Data reached a connection after it closed, or its queue was lost at close (info). */
+  | (LogBase & {
+      readonly type: 'send-after-close';
+      readonly connectionId: string;
+      readonly code: string;
+    })
+  /** An overflow policy dropped or refused a send (info); `reason` is the policy. */
+  | (LogBase & {
+      readonly type: 'dropped';
+      readonly connectionId: string;
+      readonly code: string;
+      readonly reason: string;
+    })
+  /** A ReadyToSend edge (verbose). */
+  | (LogBase & {
+      readonly type: 'ready-to-send';
+      readonly connectionId: string;
+      readonly reason: 'ready' | 'full';
+    })
+  /** `shutdown()` started (info), with the close code and reason sent to every client. */
+  | (LogBase & { readonly type: 'shutdown'; readonly code: number; readonly reason: string })
+  /** An option Node cannot apply (verbose). */
+  | (LogBase & { readonly type: 'option-ignored' })
+  /** Details for debugging (debug). */
+  | (LogBase & { readonly type: 'debug' });
+
+/** The kinds of log entry (IPWorks' LogType, made specific). */
+export type LogType = LogEntry['type'];
 
 /**
  * The one way a stage of the accept path reports a refusal: a `refused` entry with its stage,
@@ -52,7 +92,7 @@ export function refusalEntry(
   reason: string,
   remoteAddress: string,
   remotePort: number | undefined,
-): LogEntry {
+): Extract<LogEntry, { type: 'refused' }> {
   const peer = `${remoteAddress}:${remotePort}`;
   return {
     level: 1,

@@ -2,13 +2,10 @@ import type { Socket } from 'node:net';
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import type { WebSocket } from 'ws';
 import { RxwsError, show } from './errors';
-import {
-  Connection,
-  type CloseInfo,
-  type ConnectionContext,
-  type Disconnection,
-  type Message,
-} from './connection/connection';
+import type { CloseInfo } from './connection/close';
+import { Connection, type Disconnection } from './connection/connection';
+import type { ConnectionContext } from './connection/context';
+import type { Message } from './connection/inbound';
 import { fanout } from './connection/fanout';
 import { RxwsWebSocket } from './connection/receiver';
 import { normalize, type MessageFormat, type OutboundData } from './connection/outbound-data';
@@ -21,8 +18,6 @@ import { resolveOptions, type ResolvedOptions, type ServerOptions } from './opti
 import { Listener, type ListenAddress } from './transport/listener';
 import { localEndOf } from './transport/socket-request';
 import { StageChain } from './transport/stage-chain';
-
-export type { ListenAddress } from './transport/listener';
 
 /** Options of `shutdown()`. */
 export interface ShutdownOptions {

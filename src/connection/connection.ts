@@ -15,32 +15,14 @@ import { HotStream } from '../util/hot-stream';
 import { checkQueueLimit, isOverflowPolicy } from '../util/hold-queue';
 import { CloseState, notOpenError, type CloseInfo, type ConnectionState } from './close';
 import type { ConnectionContext } from './context';
-import type { FanoutTarget } from './fanout';
-import { Inbound, type InboundOwner, type Message } from './inbound';
-import {
-  Outbound,
-  type OverflowHandler,
-  type OverflowPolicy,
-  type QueueLimit,
-  type WriteCallback,
-} from './outbound';
+import { Inbound, type Message } from './inbound';
+import { Outbound, type OverflowPolicy, type QueueLimit, type WriteCallback } from './outbound';
 import { normalize, type BinaryData, type OutboundData, type SendOptions } from './outbound-data';
 import { streamingReceiverOf } from './receiver';
 import type { SendProgress, StreamSource } from './stream-send';
 import { SendTimeouts, type TimedSend } from './timeouts';
-import {
-  Transfers,
-  type FileSendOptions,
-  type StreamSendOptions,
-  type TransfersOwner,
-} from './transfers';
+import { Transfers, type FileSendOptions, type StreamSendOptions } from './transfers';
 import { toConnectionError } from './ws-errors';
-
-export type { CloseInfo, ConnectionState } from './close';
-export type { ConnectionContext, ConnectionSettings } from './context';
-export type { Message } from './inbound';
-export type { BinaryData, MessageFormat, OutboundData, SendOptions } from './outbound-data';
-export type { FileSendOptions, StreamSendOptions } from './transfers';
 
 /** A closed connection, as `server.disconnections$` carries it. */
 export interface Disconnection extends CloseInfo {
@@ -87,6 +69,9 @@ export interface ConnectionInit {
   readonly context: ConnectionContext;
 }
 
+// The parts hold the connection as their owner (InboundOwner, TransfersOwner, OverflowHandler,
+// FanoutTarget); checked where it is handed to them rather than with `implements`, whose
+// internal members would be missing from the published declarations.
 /**
  * One open WebSocket connection (IPWorks' WebSocketConnection): its streams, its sink and its
  * methods. Created by the server; users receive it from `connections$`.
@@ -95,7 +80,7 @@ export interface ConnectionInit {
  * `Outbound` (the send queue and frame writing), `CloseState` (the close state and how it
  * ended), and, made at first use, `SendTimeouts` and `Transfers` (streamed sends).
  */
-export class Connection implements InboundOwner, TransfersOwner, OverflowHandler, FanoutTarget {
+export class Connection {
   /** Unique within the server; never reused. */
   readonly id: string;
   readonly remoteAddress: string;

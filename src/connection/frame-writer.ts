@@ -46,10 +46,14 @@ export abstract class FrameWriter {
   /** Frames are encoded here and written straight to the socket (no extension to apply). */
   protected readonly direct: boolean;
 
+  /** @internal the connection's socket. */
+  readonly socket: Socket;
+
   constructor(
     protected readonly ws: WebSocket,
-    /** @internal */ readonly socket: Socket,
+    socket: Socket,
   ) {
+    this.socket = socket;
     this.direct = ws.extensions === '';
   }
 
