@@ -43,6 +43,21 @@ describe('resolveOptions', () => {
     expect(Object.isFrozen(DEFAULT_OPTIONS)).toBe(true);
   });
 
+  it('takes null as the default for overflow and disconnectStatusDescription', () => {
+    const o = resolveOptions({ overflow: null, disconnectStatusDescription: null } as never);
+    expect([o.overflow, o.disconnectStatusDescription]).toEqual(['error', '']);
+  });
+
+  it('lists the resolved options in the documented order', () => {
+    expect(Object.keys(resolveOptions()).slice(0, 5)).toEqual([
+      'host',
+      'port',
+      'backlog',
+      'ipv6',
+      'exclusive',
+    ]);
+  });
+
   it('listens on :: when ipv6 is true and no host is given', () => {
     expect(resolveOptions({ ipv6: true }).host).toBe('::');
     expect(resolveOptions({ ipv6: true, host: '::1' }).host).toBe('::1');

@@ -29,7 +29,7 @@ export interface KeepAliveOptions {
  * default, and its check. The doc comment on its entry in `OPTIONS` is its documentation.
  */
 interface Option<In, Out, HasDefault extends boolean> {
-  /** The default; a function for one that follows other options (resolved before it). */
+  /** The default; a function of the resolved options for one that follows other options. */
   readonly default: Out | ((resolved: Readonly<Record<string, unknown>>) => Out);
   /** True when `default` is a fixed value (it then appears in `DEFAULT_OPTIONS`). */
   readonly fixed: HasDefault;
@@ -92,12 +92,10 @@ const none = (): undefined => undefined;
 /**
  * Every option of `createServer()`, in one table: its doc comment (which states its default),
  * its default and its check. `ServerOptions`, `ResolvedOptions` and `DEFAULT_OPTIONS` are derived
- * from it; `resolveOptions()` walks it in this order (an option whose default follows another
- * comes after it).
+ * from it; `resolveOptions()` checks the options in this order, then applies the defaults that
+ * follow other options.
  */
 const OPTIONS = {
-  /** Listen on IPv6 `::` when no `host` is given (UseIPv6). Default false. */
-  ipv6: option<boolean>(false, boolean),
   /** Interface to listen on (LocalHost). Default `'0.0.0.0'`, or `'::'` when `ipv6` is true. */
   host: derived<string>(
     (o) => (o.ipv6 ? '::' : '0.0.0.0'),
@@ -110,6 +108,8 @@ const OPTIONS = {
   port: option<number>(0, integer(0, 65535, 'an integer from 0 to 65535')),
   /** Length of the kernel's queue of pending connections (ConnectionBacklog). Default 511. */
   backlog: option<number>(511, positive),
+  /** Listen on IPv6 `::` when no `host` is given (UseIPv6). Default false. */
+  ipv6: option<boolean>(false, boolean),
   /**
    * Do not share the listening handle with cluster workers (BindExclusively; Node's `exclusive`
    * listen option; SO_EXCLUSIVEADDRUSE itself is Windows-only). Default true.
@@ -166,6 +166,7 @@ const OPTIONS = {
    * drop is counted in `conn.stats` and logged. Default `'error'`; `conn.overflow` changes it.
    */
   overflow: option<OverflowPolicy>('error', (v, name) => {
+    if (v === null) return 'error';
     if (!isOverflowPolicy(v)) {
       invalidOption(name, '"error", "drop-newest", "drop-oldest" or "close"', v);
     }
@@ -264,6 +265,7 @@ const OPTIONS = {
   }),
   /** Close reason of `disconnect()` and `shutdown()`, at most 123 UTF-8 bytes. Default `''`. */
   disconnectStatusDescription: option<string>('', (v, name) => {
+    if (v === null) return '';
     if (typeof v !== 'string' || utf8Length(v) > MAX_CLOSE_REASON_BYTES) {
       invalidOption(name, `a string of at most ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes`, v);
     }
@@ -349,16 +351,18 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     if (!Object.hasOwn(OPTIONS, key)) throw new InvalidOptionError(key, `unknown option "${key}"`);
   }
   const resolved: Record<string, unknown> = {};
-  for (const [name, o] of Object.entries(
-    OPTIONS as Record<string, Option<unknown, unknown, boolean>>,
-  )) {
+  const table = OPTIONS as Record<string, Option<unknown, unknown, boolean>>;
+  for (const [name, o] of Object.entries(table)) {
     const value = given[name];
-    resolved[name] =
-      value !== undefined
-        ? o.check(value, name)
-        : typeof o.default === 'function'
-          ? (o.default as (r: Record<string, unknown>) => unknown)(resolved)
-          : o.default;
+    if (value !== undefined) resolved[name] = o.check(value, name);
+    else if (o.fixed) resolved[name] = o.default;
+    else resolved[name] = undefined;
+  }
+  // Defaults that follow other options, once those are resolved.
+  for (const [name, o] of Object.entries(table)) {
+    if (given[name] === undefined && !o.fixed) {
+      resolved[name] = (o.default as (r: Record<string, unknown>) => unknown)(resolved);
+    }
   }
   return Object.freeze(resolved) as ResolvedOptions;
 }

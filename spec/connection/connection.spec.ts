@@ -533,6 +533,20 @@ describe('Connection', () => {
       });
     });
 
+    it('completes a stream first asked for once the connection has closed, at subscribe', async () => {
+      const { server, ws, conn } = await connected();
+      const order: string[] = [];
+      const seen = firstValueFrom(server.disconnections$);
+      server.disconnections$.subscribe(() => {
+        conn.messages$.subscribe({ complete: () => order.push('messages$ complete') });
+        conn.fragments$.subscribe({ complete: () => order.push('fragments$ complete') });
+        order.push('after subscribe');
+      });
+      ws.close(1000);
+      await seen;
+      expect(order).toEqual(['messages$ complete', 'fragments$ complete', 'after subscribe']);
+    });
+
     it('carries every connection message on server.messages$', async () => {
       const { server, url } = await startServer();
       const all = firstValueFrom(server.messages$.pipe(take(2), toArray()));

@@ -95,9 +95,11 @@ export class Connection {
   private readonly ws: WebSocket;
   private readonly socket: Socket;
   private readonly ctx: ConnectionContext;
-  private readonly inbound: Inbound;
+  /** Made at the first piece received or the first look at fragments$/messages$. */
+  private inbound_: Inbound | undefined;
   private readonly outbound: Outbound;
-  private readonly closing = new CloseState();
+  /** Made at the first close event: an open connection is OPEN without it. */
+  private closing_: CloseState | undefined;
   private _timeout: number;
   private _sink: ConnectionSink | undefined;
   /** The rest of the state, made at its first use: an idle connection carries one empty slot. */
@@ -123,7 +125,7 @@ export class Connection {
     this.outbound.policy = settings.overflow;
     this.outbound.overflow = this;
     this.outbound.maxFrameSize = settings.maxFrameSize;
-    this.inbound = new Inbound(this, context, streamingReceiverOf(ws));
+    Inbound.attach(streamingReceiverOf(ws), this, settings);
 
     (ws as OwnedWebSocket)[kConnection] = this;
     ws.on('error', onWsError);
@@ -182,8 +184,8 @@ export class Connection {
   get stats(): ConnectionStats {
     const out = this.outbound;
     return {
-      bytesIn: this.inbound.bytesIn,
-      messagesIn: this.inbound.messagesIn,
+      bytesIn: this.inbound_?.bytesIn ?? 0,
+      messagesIn: this.inbound_?.messagesIn ?? 0,
       bytesOut: out.bytesOut,
       messagesOut: out.messagesOut,
       queuedMessages: out.queued,
@@ -231,7 +233,7 @@ export class Connection {
     const extras = this.own;
     if (!extras.pongs) {
       // Listened for only once asked for: an idle connection keeps one listener less.
-      if (!this.closing.info) this.ws.on('pong', onWsPong);
+      if (!this.closing_?.info) this.ws.on('pong', onWsPong);
       extras.pongs = this.stream();
     }
     return extras.pongs.observable;
@@ -245,7 +247,7 @@ export class Connection {
   /** Emits how the connection closed, once, then completes; late subscribers get it too. */
   get closed$(): Observable<CloseInfo> {
     return (this.own.closed$ ??= new Observable<CloseInfo>((subscriber) => {
-      const info = this.closing.info;
+      const info = this.closing_?.info;
       if (info) {
         subscriber.next(info);
         subscriber.complete();
@@ -257,7 +259,7 @@ export class Connection {
 
   /** `OPEN`, `CLOSING` (a close frame has been sent or received) or `CLOSED`. */
   get state(): ConnectionState {
-    const state = this.closing.state;
+    const state = this.closing_?.state ?? 'OPEN';
     // ws moves to CLOSING by itself when the client's close frame arrives.
     if (state === 'OPEN' && this.ws.readyState !== WS_OPEN) return 'CLOSING';
     return state;
@@ -311,14 +313,17 @@ export class Connection {
     }
     if (this.state !== 'OPEN') return Promise.reject(this.notOpen());
     return new Promise<void>((resolve, reject) => {
-      const seconds = this._timeout;
-      if (seconds === 0) {
+      if (this._timeout === 0) {
         this.outbound.send(payload, binary, (err) =>
           err ? reject(this.sendFailed(err)) : resolve(),
         );
         return;
       }
-      const timeouts = (this.own.timeouts ??= new SendTimeouts(this.outbound, this.id));
+      const timeouts = (this.own.timeouts ??= new SendTimeouts(
+        this.outbound,
+        this.id,
+        () => this._timeout,
+      ));
       const entry: TimedSend = { queued: undefined as never, reject };
       const cb: WriteCallback = (err) => {
         timeouts.settled(entry);
@@ -326,7 +331,7 @@ export class Connection {
         else resolve();
       };
       entry.queued = this.outbound.send(payload, binary, cb);
-      timeouts.watch(entry, seconds);
+      timeouts.watch(entry);
     });
   }
 
@@ -431,7 +436,7 @@ export class Connection {
 
   /** Destroys the socket at once, without a close frame. Resolves when it is closed. */
   terminate(): Promise<CloseInfo> {
-    if (this.closing.state !== 'CLOSED') this.ws.terminate();
+    if ((this.closing_?.state ?? 'OPEN') !== 'CLOSED') this.ws.terminate();
     return this.whenClosed();
   }
 
@@ -450,7 +455,7 @@ export class Connection {
 
   /** @internal the outbound while the connection is open (for `fanout()`). */
   get openOutbound(): Outbound | undefined {
-    return this.closing.state === 'OPEN' && this.ws.readyState === WS_OPEN
+    return (this.closing_?.state ?? 'OPEN') === 'OPEN' && this.ws.readyState === WS_OPEN
       ? this.outbound
       : undefined;
   }
@@ -545,7 +550,7 @@ export class Connection {
   /** @internal what `sink.next()` does. */
   sinkNext(value: OutboundData): void {
     // The common cases first, without the tuple and try/catch of normalize().
-    if (this.closing.state === 'OPEN' && this.ws.readyState === WS_OPEN) {
+    if ((this.closing_?.state ?? 'OPEN') === 'OPEN' && this.ws.readyState === WS_OPEN) {
       if (typeof value === 'string') {
         this.outbound.send(value, false);
         return;
@@ -601,7 +606,7 @@ export class Connection {
 
   /** @internal `ws` emitted 'close': the socket has closed. */
   handleClose(code: number, reason: Buffer): void {
-    const info = this.closing.end(code, reason);
+    const info = this.closeState.end(code, reason);
     const extras = this.extras;
     extras?.timeouts?.stop();
     streamingReceiverOf(this.ws).releaseInflater();
@@ -626,10 +631,31 @@ export class Connection {
     extras?.closedWaiters?.next(info);
     extras?.closedWaiters?.complete();
     extras?.transfers?.cancelAll(this.notOpen());
-    this.inbound.complete();
+    this.inbound_?.complete();
     extras?.pongs?.complete();
     extras?.errors?.complete();
     extras?.readyStream?.complete();
+  }
+
+  /** The inbound path, made now if it was not. */
+  private get inbound(): Inbound {
+    return (this.inbound_ ??= new Inbound(this, this.ctx));
+  }
+
+  /** The close state, made now if it was not. */
+  private get closeState(): CloseState {
+    return (this.closing_ ??= new CloseState());
+  }
+
+  /** @internal one piece of a message from the receiver; see `Inbound.handlePiece()`. */
+  handlePiece(
+    data: Buffer | string,
+    binary: boolean,
+    first: boolean,
+    eom: boolean,
+    bytes: number,
+  ): void {
+    this.inbound.handlePiece(data, binary, first, eom, bytes);
   }
 
   /** The streamed sends, made now if they were not. */
@@ -647,7 +673,7 @@ export class Connection {
     wait: boolean,
     discardQueued?: () => Error,
   ): void {
-    if (!this.closing.begin(code, reason)) return;
+    if (!this.closeState.begin(code, reason)) return;
     if (discardQueued) this.outbound.failQueued(discardQueued);
     if (this.outbound.idle) {
       this.sendClose(code, reason, wait);
@@ -658,7 +684,7 @@ export class Connection {
     const giveUp = setTimeout(() => this.ws.terminate(), this.ctx.settings.closeTimeout);
     this.outbound.whenQueueEmpty().then(() => {
       clearTimeout(giveUp);
-      if (!this.closing.info) this.sendClose(code, reason, wait);
+      if (!this.closing_?.info) this.sendClose(code, reason, wait);
     });
   }
 
@@ -670,7 +696,7 @@ export class Connection {
   }
 
   private failed(error: ConnectionError): void {
-    this.closing.fail(error);
+    this.closeState.fail(error);
     this.ctx.logger.log({
       level: 1,
       type: 'error',
@@ -705,7 +731,7 @@ export class Connection {
   /** A stream for the connection's life: completed at once when it has already closed. */
   private stream<T>(): HotStream<T> {
     const stream = new HotStream<T>();
-    if (this.closing.info) stream.complete();
+    if (this.closing_?.info) stream.complete();
     return stream;
   }
 }

@@ -1,7 +1,7 @@
 import type { ConnectionError } from '../errors';
 import { HotStream } from '../util/hot-stream';
 import type { Connection } from './connection';
-import type { ConnectionContext } from './context';
+import type { ConnectionContext, ConnectionSettings } from './context';
 import { Reassembler } from './reassembler';
 import type { MessageFormat } from './outbound-data';
 import type { PieceSink, StreamingReceiver } from './receiver';
@@ -35,7 +35,7 @@ export interface InboundOwner {
  * `conn.messages$` is `fragments$.pipe(bufferMessage({ maxSize: maxPayload, maxFragments }))`,
  * reassembled once for every subscriber by the operator's own core (`Reassembler`).
  */
-export class Inbound implements PieceSink {
+export class Inbound {
   /** Payload bytes and whole messages received. */
   bytesIn = 0;
   messagesIn = 0;
@@ -46,15 +46,20 @@ export class Inbound implements PieceSink {
   private reassembler: Reassembler | undefined = undefined;
   /** The current message goes to the reassembly (decided at its first piece). */
   private reassembling = false;
-  private done = false;
 
   constructor(
     private readonly connection: Connection & InboundOwner,
     private readonly ctx: ConnectionContext,
-    receiver: StreamingReceiver,
-  ) {
-    receiver.sink = this;
-    if (!ctx.settings.bufferMessage) receiver.setMessageLimit(0);
+  ) {}
+
+  /**
+   * Points the receiver's pieces at `sink` (the connection, which makes its `Inbound` at the
+   * first piece: an idle connection does without), with the receiver's frame bound as
+   * `bufferMessage` wants it.
+   */
+  static attach(receiver: StreamingReceiver, sink: PieceSink, settings: ConnectionSettings): void {
+    receiver.sink = sink;
+    if (!settings.bufferMessage) receiver.setMessageLimit(0);
   }
 
   /** See `Connection.fragments$`. */
@@ -111,7 +116,6 @@ export class Inbound implements PieceSink {
 
   /** The connection closed: streams complete, a message in progress is dropped. */
   complete(): void {
-    this.done = true;
     this.messages?.complete();
     this.fragments?.complete();
     this.reassembler?.reset();
@@ -119,7 +123,8 @@ export class Inbound implements PieceSink {
 
   private stream(): HotStream<Message> {
     const stream = new HotStream<Message>();
-    if (this.done) stream.complete();
+    // Complete from the moment the socket has closed, before complete() is reached.
+    if (this.connection.state === 'CLOSED') stream.complete();
     return stream;
   }
 }

@@ -21,13 +21,15 @@ export class SendTimeouts {
   constructor(
     private readonly outbound: Outbound,
     private readonly connectionId: string,
+    /** The connection's `timeout` in seconds, as it is now. */
+    private readonly seconds: () => number,
   ) {}
 
-  /** Watches `entry` for `seconds` without progress. */
-  watch(entry: TimedSend, seconds: number): void {
+  /** Watches `entry` until it settles; the wait is the connection's `timeout` when it starts. */
+  watch(entry: TimedSend): void {
     this.pending.add(entry);
     this.outbound.onProgress ??= () => this.watchdog?.refresh();
-    this.watchdog ??= setTimeout(() => this.timedOut(seconds), seconds * 1000);
+    this.watchdog ??= setTimeout(() => this.timedOut(), this.seconds() * 1000);
   }
 
   /** `entry` was sent (or failed): no longer watched. */
@@ -43,7 +45,7 @@ export class SendTimeouts {
     this.watchdog = undefined;
   }
 
-  private timedOut(seconds: number): void {
+  private timedOut(): void {
     this.watchdog = undefined;
     const timedOut = [...this.pending];
     this.pending.clear();
@@ -52,7 +54,7 @@ export class SendTimeouts {
       entry.reject(
         new SendError(
           'ERR_TIMEOUT',
-          `send on connection ${this.connectionId} made no progress for ${seconds} s` +
+          `send on connection ${this.connectionId} made no progress for ${this.seconds()} s` +
             (withdrawn
               ? '; nothing of it was sent'
               : '; it may still be delivered if the client reads again'),
