@@ -637,9 +637,14 @@ export class Connection {
     extras?.readyStream?.complete();
   }
 
-  /** The inbound path, made now if it was not. */
+  /** The inbound path, made now if it was not; from then on the receiver hands it pieces itself. */
   private get inbound(): Inbound {
-    return (this.inbound_ ??= new Inbound(this, this.ctx));
+    let inbound = this.inbound_;
+    if (!inbound) {
+      inbound = this.inbound_ = new Inbound(this, this.ctx);
+      streamingReceiverOf(this.ws).sink = inbound;
+    }
+    return inbound;
   }
 
   /** The close state, made now if it was not. */
@@ -647,7 +652,7 @@ export class Connection {
     return (this.closing_ ??= new CloseState());
   }
 
-  /** @internal one piece of a message from the receiver; see `Inbound.handlePiece()`. */
+  /** @internal the first piece of a message from the receiver; see `Inbound.handlePiece()`. */
   handlePiece(
     data: Buffer | string,
     binary: boolean,

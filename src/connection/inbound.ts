@@ -35,7 +35,7 @@ export interface InboundOwner {
  * `conn.messages$` is `fragments$.pipe(bufferMessage({ maxSize: maxPayload, maxFragments }))`,
  * reassembled once for every subscriber by the operator's own core (`Reassembler`).
  */
-export class Inbound {
+export class Inbound implements PieceSink {
   /** Payload bytes and whole messages received. */
   bytesIn = 0;
   messagesIn = 0;
@@ -47,10 +47,15 @@ export class Inbound {
   /** The current message goes to the reassembly (decided at its first piece). */
   private reassembling = false;
 
+  /** The `bufferMessage` option, read once. */
+  private readonly buffered: boolean;
+
   constructor(
     private readonly connection: Connection & InboundOwner,
     private readonly ctx: ConnectionContext,
-  ) {}
+  ) {
+    this.buffered = ctx.settings.bufferMessage;
+  }
 
   /**
    * Points the receiver's pieces at `sink` (the connection, which makes its `Inbound` at the
@@ -87,7 +92,7 @@ export class Inbound {
       eom,
     };
     this.fragments?.next(piece);
-    const buffered = this.ctx.settings.bufferMessage;
+    const buffered = this.buffered;
     if (!buffered) this.ctx.onMessage(piece);
     // Reassembly starts at a message's first piece: one that starts mid-message would deliver
     // a truncated message as whole.
