@@ -26,6 +26,7 @@ import type {
 import { loadUws } from './lib/uws';
 import { backpressureCases, runBackpressureCase, type BackpressureResult } from './backpressure';
 import { runStreamingCase, streamingCases, type StreamingResult } from './streaming';
+import { abuseCases, runAbuseCase, type AbuseResult } from './abuse';
 import type { ProofCase } from './lib/proof';
 import { max, median, min } from './lib/stats';
 
@@ -170,6 +171,12 @@ for (const [name, cases] of Object.entries(backpressureCases)) {
   proofs[name] = {
     cases,
     run: (c, q, env) => runBackpressureCase(name as keyof typeof backpressureCases, c, q, env),
+  };
+}
+for (const [name, cases] of Object.entries(abuseCases)) {
+  proofs[name] = {
+    cases,
+    run: (c, q, env) => runAbuseCase(name as keyof typeof abuseCases, c, q, env),
   };
 }
 for (const [name, cases] of Object.entries(streamingCases)) {
@@ -512,7 +519,7 @@ async function runMemoryProof(name: string): Promise<void> {
     ...process.env,
     ...(native ? {} : { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' }),
   };
-  const results: Array<BackpressureResult & Partial<StreamingResult>> = [];
+  const results: Array<BackpressureResult & Partial<StreamingResult> & Partial<AbuseResult>> = [];
   const failures: string[] = [];
   for (let round = 1; round <= runs; round++) {
     for (const c of cases) {
@@ -545,6 +552,7 @@ async function runMemoryProof(name: string): Promise<void> {
       sentMessages: last.sentMessages,
       drops: last.drops,
       closeCode: last.closeCode,
+      bystanderIn: last.bystanderIn,
       receivedMessages: last.receivedMessages,
       handledMessages: last.handledMessages,
       timesPaused: last.timesPaused,

@@ -22,11 +22,23 @@ describe('resolveOptions', () => {
       overflow: 'error',
       maxPayload: 104857600,
       bufferMessage: true,
-      maxFragments: 1638400,
+      maxFragments: 131072,
       maxFrameSize: 0,
       perMessageDeflate: false,
       closeStreamAfterTransfer: true,
       maxConnections: 1000,
+      maxConnectionsPerAddress: 250,
+      maxHandshakesPerAddress: 16,
+      perAddressExempt: [
+        '127.0.0.0/8',
+        '::1',
+        '10.0.0.0/8',
+        '172.16.0.0/12',
+        '192.168.0.0/16',
+        '169.254.0.0/16',
+        'fc00::/7',
+        'fe80::/10',
+      ],
       allowedClients: [],
       protocols: [],
       logLevel: 1,
@@ -35,12 +47,26 @@ describe('resolveOptions', () => {
       waitForCloseResponse: true,
       closeTimeout: 5000,
       defaultTimeout: 0,
+      heartbeat: { interval: 25000, timeout: 20000 },
+      idleTimeout: 120000,
       handshakeTimeout: 10000,
       server: undefined,
       path: undefined,
     });
     expect(Object.isFrozen(o)).toBe(true);
     expect(Object.isFrozen(DEFAULT_OPTIONS)).toBe(true);
+  });
+
+  it('gives one address a quarter of maxConnections, rounded up, unless told otherwise', () => {
+    expect(resolveOptions({ maxConnections: 10 }).maxConnectionsPerAddress).toBe(3);
+    expect(
+      resolveOptions({ maxConnections: 10, maxConnectionsPerAddress: Infinity })
+        .maxConnectionsPerAddress,
+    ).toBe(Infinity);
+  });
+
+  it('turns the heartbeat off with false', () => {
+    expect(resolveOptions({ heartbeat: false }).heartbeat).toBe(false);
   });
 
   it('takes null as the default for overflow and disconnectStatusDescription', () => {
@@ -223,6 +249,36 @@ describe('resolveOptions', () => {
     ],
     ['server', { server: {} }, '"server" must be an http.Server or https.Server, got an object'],
     ['path', { path: 'chat' }, '"path" must be a string starting with "/", got "chat"'],
+    [
+      'maxConnectionsPerAddress',
+      { maxConnectionsPerAddress: 0 },
+      '"maxConnectionsPerAddress" must be a positive integer or Infinity, got 0',
+    ],
+    [
+      'maxHandshakesPerAddress',
+      { maxHandshakesPerAddress: 2.5 },
+      '"maxHandshakesPerAddress" must be a positive integer or Infinity, got 2.5',
+    ],
+    [
+      'perAddressExempt',
+      { perAddressExempt: ['10.0.0.0/40'] },
+      '"perAddressExempt" entry "10.0.0.0/40" is not a valid CIDR block',
+    ],
+    [
+      'heartbeat',
+      { heartbeat: true },
+      '"heartbeat" must be false or { interval, timeout }, got true',
+    ],
+    [
+      'heartbeat.timeout',
+      { heartbeat: { interval: 1000, timeout: 0 } },
+      '"heartbeat.timeout" must be a positive integer number of milliseconds, got 0',
+    ],
+    [
+      'idleTimeout',
+      { idleTimeout: -1 },
+      '"idleTimeout" must be a non-negative integer number of milliseconds, got -1',
+    ],
     ['maxConection', { maxConection: 5 }, 'unknown option "maxConection"'],
   ];
 
@@ -270,7 +326,7 @@ describe('the options table', () => {
           (n) =>
             ![
               'host',
-              'maxFragments',
+              'maxConnectionsPerAddress',
               'onConnectionRequest',
               'onOpenRequest',
               'disconnectStatusCode',

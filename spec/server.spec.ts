@@ -130,11 +130,14 @@ describe('RxwsServer.shutdown', () => {
     expect(socket.destroyed || (await new Promise((r) => socket.once('close', r)))).toBeTruthy();
   });
 
-  it('rejects an invalid code at once', () => {
+  it('rejects an invalid code, and does not shut down', async () => {
     const server = createServer();
-    expect(() => server.shutdown({ code: 1006 })).toThrow(
+    await expect(server.shutdown({ code: 1006 })).rejects.toThrow(
       'shutdown code must be 1000-1003, 1007-1014 or 3000-4999, got 1006',
     );
+    await server.listen();
+    expect(server.listening).toBe(true);
+    await server.shutdown();
   });
 });
 

@@ -1,9 +1,11 @@
 import type { Server as HttpServer } from 'node:http';
 import { InvalidOptionError, invalidOption, show } from './errors';
 import type { OpenDecision, OpenRequest } from './handshake/open-request';
+import type { HeartbeatOptions } from './connection/liveness';
 import type { HookResult } from './hooks';
 import type { LogLevel } from './logs';
 import { isValidCloseCode, utf8Length, MAX_CLOSE_REASON_BYTES } from './protocol/close-codes';
+import { PRIVATE_RANGES } from './transport/address-slots';
 import { compileAllowList, splitList } from './transport/allow-list';
 import type { ConnectionRequestInfo } from './transport/connection-request';
 import {
@@ -88,6 +90,22 @@ const stringList = (v: unknown, name: string): readonly string[] => {
   return Object.freeze([...(v as string[])]);
 };
 const none = (): undefined => undefined;
+const countOrInfinity = (v: unknown, name: string): number => {
+  if (v !== Infinity && (typeof v !== 'number' || !Number.isInteger(v) || v < 1)) {
+    invalidOption(name, 'a positive integer or Infinity', v);
+  }
+  return v as number;
+};
+/** A list of addresses in allow-list syntax, each entry checked. */
+const addressList = (v: unknown, name: string): readonly string[] => {
+  const list = stringList(v, name);
+  try {
+    compileAllowList(list);
+  } catch (err) {
+    throw new InvalidOptionError(name, `"${name}" entry ${(err as Error).message}`);
+  }
+  return list;
+};
 
 /**
  * Every option of `createServer()`, in one table: its doc comment (which states its default),
@@ -188,13 +206,14 @@ const OPTIONS = {
    */
   bufferMessage: option<boolean>(true, boolean),
   /**
-   * Most pieces a message being reassembled may have; over it the connection closes with 1008.
-   * Default `maxPayload / 64` (1,638,400 for 100 MiB): a bound on bookkeeping only as tight as
-   * the memory bound justifies, so legitimate clients that fragment finely pass (ws's default of
-   * 16,384 fails 4 MiB sent in 64-byte fragments). 0: no count bound.
+   * Most fragments (non-empty pieces) a message being reassembled may have; over it the
+   * connection closes with 1008. It bounds work, not memory: a message held costs its bytes
+   * however it is cut (`maxPayload` bounds those). Default 131072, so a legitimate 4 MiB message
+   * sent in 64-byte fragments (65,536 frames) passes (`ws`'s limit of 16,384 refuses it) and a
+   * flood of tiny fragments is closed early. 0: no count bound.
    */
-  maxFragments: derived<number>(
-    (o) => Math.floor((o.maxPayload as number) / 64),
+  maxFragments: option<number>(
+    131_072,
     integer(0, Number.MAX_SAFE_INTEGER, 'a non-negative integer'),
   ),
   /**
@@ -212,18 +231,37 @@ const OPTIONS = {
   closeStreamAfterTransfer: option<boolean>(true, boolean),
   /** Most connections at once, open or being opened (MaxConnections). Default 1000. */
   maxConnections: option<number>(1000, integer(1, 100_000, 'an integer from 1 to 100000')),
+  /**
+   * Most connections, open or being opened, from one client address (an IPv6 /64 counts as one
+   * address), so that one client cannot take every slot; over it the socket is refused at the
+   * connection stage (`ERR_MAX_PER_ADDRESS`). Not applied to `perAddressExempt`. Default a
+   * quarter of `maxConnections`, rounded up (250 with the default); `Infinity`: no limit.
+   */
+  maxConnectionsPerAddress: derived<number>(
+    (o) => Math.ceil((o.maxConnections as number) / 4),
+    countOrInfinity,
+  ),
+  /**
+   * Most sockets from one client address between TCP accept and an open WebSocket (handshakes
+   * in progress), so that sockets that never finish their handshake cannot lock others out;
+   * over it the socket is refused (`ERR_MAX_HANDSHAKES`). Not applied to `perAddressExempt`.
+   * Default 16; `Infinity`: no limit.
+   */
+  maxHandshakesPerAddress: option<number>(16, countOrInfinity),
+  /**
+   * Client addresses the per-address limits do not apply to, in `allowedClients` syntax: where
+   * a reverse proxy or load balancer connects from (all its clients share its address). Default
+   * the loopback and private ranges (`127.0.0.0/8`, `::1`, `10.0.0.0/8`, `172.16.0.0/12`,
+   * `192.168.0.0/16`, `169.254.0.0/16`, `fc00::/7`, `fe80::/10`); `[]`: limit every address.
+   */
+  perAddressExempt: option<string | readonly string[], readonly string[]>(
+    PRIVATE_RANGES,
+    addressList,
+  ),
   /** Allow-list of client addresses (AllowedClients); see `allowedClients()`. Default `[]`: everyone. */
   allowedClients: option<string | readonly string[], readonly string[]>(
     Object.freeze([]),
-    (v, name) => {
-      const list = stringList(v, name);
-      try {
-        compileAllowList(list);
-      } catch (err) {
-        throw new InvalidOptionError(name, `"${name}" entry ${(err as Error).message}`);
-      }
-      return list;
-    },
+    addressList,
   ),
   /** Decides on each TCP connection request after the allow-list and the limit. Default: accept. */
   onConnectionRequest: derived<
@@ -282,6 +320,37 @@ const OPTIONS = {
   defaultTimeout: option<number>(
     0,
     integer(0, Math.floor(MAX_TIMER_MS / 1000), 'a non-negative integer number of seconds'),
+  ),
+  /**
+   * Automatic pings: a connection from which no byte arrived for `interval` ms gets a ping, and
+   * if still nothing arrives within `timeout` ms it fails with `ERR_TIMEOUT` and is closed (1001
+   * "heartbeat timeout", the socket destroyed without waiting). Pings go out in order with the
+   * data frames, never inside one. Default `{ interval: 25000, timeout: 20000 }` (Socket.IO's):
+   * a vanished peer is noticed within 45 s; `false`: no pings.
+   */
+  heartbeat: option<false | HeartbeatOptions, false | Readonly<HeartbeatOptions>>(
+    Object.freeze({ interval: 25_000, timeout: 20_000 }),
+    (v, name) => {
+      if (v === false) return false;
+      if (v === null || typeof v !== 'object') {
+        invalidOption(name, 'false or { interval, timeout }', v);
+      }
+      const { interval, timeout } = v as Record<string, unknown>;
+      const ms = integer(1, MAX_TIMER_MS, 'a positive integer number of milliseconds');
+      return Object.freeze({
+        interval: ms(interval, `${name}.interval`),
+        timeout: ms(timeout, `${name}.timeout`),
+      });
+    },
+  ),
+  /**
+   * Ms without any byte from a client (data, ping, pong) after which its connection is closed
+   * with 1001 "idle timeout" (uWebSockets.js' idleTimeout). A client that answers the heartbeat
+   * is never idle; with `heartbeat: false` this closes quiet clients. Default 120000; 0: never.
+   */
+  idleTimeout: option<number>(
+    120_000,
+    integer(0, MAX_TIMER_MS, 'a non-negative integer number of milliseconds'),
   ),
   /** Longest time in ms from TCP accept to an open WebSocket; slower sockets are destroyed. Default 10000. */
   handshakeTimeout: option<number>(

@@ -7,6 +7,7 @@ import { Connection, type Disconnection } from './connection/connection';
 import type { ConnectionContext } from './connection/context';
 import type { Message } from './connection/inbound';
 import { fanout } from './connection/fanout';
+import { Liveness } from './connection/liveness';
 import { RxwsWebSocket } from './connection/receiver';
 import { normalize, type MessageFormat, type OutboundData } from './connection/outbound-data';
 import { CloseCode, assertCloseArgs } from './protocol/close-codes';
@@ -67,6 +68,8 @@ export class RxwsServer {
   private readonly listener: Listener;
   private readonly handshake: Handshake;
   private readonly context: ConnectionContext;
+  /** Heartbeat and idle timeout of the open connections: one timer for all of them. */
+  private readonly liveness: Liveness;
   private listenPromise: Promise<ListenAddress> | undefined;
   private _address: ListenAddress | null = null;
   private shutdownPromise: Promise<void> | undefined;
@@ -112,6 +115,7 @@ export class RxwsServer {
       onError: (error) => this.errorsSubject.next(error),
       onClose: (connection, info) => this.onConnectionClosed(connection, info),
     };
+    this.liveness = new Liveness(options, () => this.open.values());
   }
 
   /** The connections open now, by id. */
@@ -221,13 +225,18 @@ export class RxwsServer {
    * the clients' close frames up to `closeTimeout` when `waitForCloseResponse` is true, destroys
    * what is left, and completes every stream. Resolves when every socket is closed. Calling it
    * again returns the same Promise.
-   * @throws {InvalidArgumentError} for a close code a server may not send or a reason over 123 bytes.
+   * Rejects with `InvalidArgumentError` for a close code a server may not send or a reason over
+   * 123 bytes (and then does not shut down).
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
     if (this.shutdownPromise) return this.shutdownPromise;
     const code = options.code ?? this.options.disconnectStatusCode ?? CloseCode.GOING_AWAY;
     const reason = options.reason ?? this.options.disconnectStatusDescription;
-    assertCloseArgs('shutdown', code, reason);
+    try {
+      assertCloseArgs('shutdown', code, reason);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     this.chain.close();
     this.shutdownPromise = this.runShutdown(code, reason);
     return this.shutdownPromise;
@@ -246,6 +255,7 @@ export class RxwsServer {
     // A connection's disconnect() resolves once its socket has closed.
     await Promise.all([...this.open.values()].map((c) => c.disconnect(code, reason)));
     await handshaking;
+    this.liveness.stop();
     this.connectionsSubject.complete();
     this.messagesStream.complete();
     this.disconnectionsSubject.complete();
@@ -274,6 +284,7 @@ export class RxwsServer {
       context: this.context,
     });
     this.open.set(id, connection);
+    this.liveness.start();
     if (this.logger.enabled(1)) {
       this.logger.log({
         level: 1,
@@ -301,6 +312,7 @@ export class RxwsServer {
     // Emitted while the connection is still in `connections`, so subscribers can look it up.
     this.disconnectionsSubject.next({ connection, ...info });
     this.open.delete(connection.id);
+    this.chain.connectionClosed(connection.remoteAddress);
   }
 
   private reportError(error: RxwsError): void {

@@ -383,12 +383,12 @@ describe('Connection', () => {
 
     it('rejects a reason over 123 bytes and codes a server may not send', async () => {
       const { conn } = await connected();
-      expect(() => conn.disconnect(1000, 'é'.repeat(62))).toThrow(InvalidArgumentError);
-      expect(() => conn.disconnect(1000, 'é'.repeat(62))).toThrow(
+      await expect(conn.disconnect(1000, 'é'.repeat(62))).rejects.toThrow(InvalidArgumentError);
+      await expect(conn.disconnect(1000, 'é'.repeat(62))).rejects.toThrow(
         `close reason must be a string of at most 123 UTF-8 bytes, got "${'é'.repeat(62)}"`,
       );
       for (const code of [999, 1004, 1005, 1006, 1015, 2999, 5000]) {
-        expect(() => conn.disconnect(code)).toThrow(
+        await expect(conn.disconnect(code)).rejects.toThrow(
           `close code must be 1000-1003, 1007-1014 or 3000-4999, got ${code}`,
         );
       }

@@ -40,6 +40,20 @@ describe('the open-request stage', () => {
     expect(seen[0].headers['x-token']).toBe('abc');
   });
 
+  it('rejects an upgrade without a Host header with 400 (RFC 6455 section 4.1)', async () => {
+    const { server, port } = await startServer();
+    const logs: LogEntry[] = [];
+    server.logs$.subscribe((e) => logs.push(e));
+    const request = upgradeRequest('/', [], port).replace(/Host: [^\r]*\r\n/, '');
+    expect(request).not.toContain('Host:');
+    const res = await rawHttp(port, request);
+    expect(res.status).toBe(400);
+    expect(res.body).toBe('Missing Host header');
+    expect(
+      logs.filter((e) => e.type === 'refused').map((e) => [e.stage, e.code, e.reason]),
+    ).toEqual([['handshake', 400, 'Missing Host header']]);
+  });
+
   it('answers a rejection with its status, headers and reason, then closes', async () => {
     const { server, port } = await startServer({
       onOpenRequest: () => ({

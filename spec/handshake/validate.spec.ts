@@ -1,6 +1,7 @@
 import { extensionNames, parseSubprotocols, validateUpgrade } from '../../src/handshake/validate';
 
 const good = {
+  host: 'example.com',
   upgrade: 'websocket',
   connection: 'Upgrade',
   'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
@@ -30,6 +31,8 @@ describe('validateUpgrade', () => {
 
   it.each([
     ['POST', good, 405, 'Invalid HTTP method'],
+    ['GET', { ...good, host: undefined }, 400, 'Missing Host header'],
+    ['GET', { ...good, host: '' }, 400, 'Missing Host header'],
     ['GET', { ...good, upgrade: 'h2c' }, 400, 'Invalid Upgrade header'],
     [
       'GET',

@@ -104,6 +104,12 @@ export class Connection {
   private _sink: ConnectionSink | undefined;
   /** The rest of the state, made at its first use: an idle connection carries one empty slot. */
   private extras: ConnectionExtras | undefined;
+  /** @internal liveness' state (see `Liveness`): plain numbers, no object per connection. */
+  livenessBytes = 0;
+  /** @internal */
+  quietTicks = 0;
+  /** @internal */
+  pongTicks = -1;
 
   constructor(init: ConnectionInit) {
     const { ws, socket, endpoints, context } = init;
@@ -422,14 +428,18 @@ export class Connection {
    * streamed send in flight, go out first (bounded by `closeTimeout`).
    * With `waitForCloseResponse` the client's close frame is awaited up to `closeTimeout`,
    * otherwise the socket is closed as soon as the close frame is written. Resolves with how the
-   * connection closed; safe to call in any state.
-   * @throws {InvalidArgumentError} for a code a server may not send or a reason that is too long.
+   * connection closed; safe to call in any state. Rejects with `InvalidArgumentError` for a code
+   * a server may not send or a reason that is too long (and then does not close).
    */
   disconnect(code?: number, reason?: string): Promise<CloseInfo> {
     const settings = this.ctx.settings;
     const closeCode = code ?? settings.disconnectStatusCode ?? CloseCode.NORMAL;
     const closeReason = reason ?? settings.disconnectStatusDescription;
-    assertCloseArgs('close', closeCode, closeReason);
+    try {
+      assertCloseArgs('close', closeCode, closeReason);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     this.startClose(closeCode, closeReason, settings.waitForCloseResponse);
     return this.whenClosed();
   }
@@ -452,6 +462,36 @@ export class Connection {
   }
 
   // What the parts tell the connection. Internal: stripped from the published declarations.
+
+  /** @internal bytes read from the socket so far (for liveness). */
+  get bytesRead(): number {
+    return this.socket.bytesRead;
+  }
+
+  /** @internal a heartbeat ping, in order with the data frames (never inside one). */
+  sendHeartbeat(): void {
+    if (this.state === 'OPEN') this.ws.ping();
+  }
+
+  /**
+   * @internal no answer to a heartbeat ping: the peer is gone or stuck. The connection fails,
+   * closes with 1001 "heartbeat timeout" and its socket is destroyed without waiting.
+   */
+  heartbeatFailed(error: ConnectionError): void {
+    if (!this.closeState.begin(CloseCode.GOING_AWAY, 'heartbeat timeout')) return;
+    this.failed(
+      new ConnectionError(error.code, error.message, {
+        connectionId: this.id,
+        closeCode: error.closeCode,
+      }),
+    );
+    this.ws.terminate();
+  }
+
+  /** @internal nothing received for `idleTimeout`: close with 1001 "idle timeout". */
+  idleTimedOut(): void {
+    this.startClose(CloseCode.GOING_AWAY, 'idle timeout', this.ctx.settings.waitForCloseResponse);
+  }
 
   /** @internal the outbound while the connection is open (for `fanout()`). */
   get openOutbound(): Outbound | undefined {
@@ -653,13 +693,7 @@ export class Connection {
   }
 
   /** @internal the first piece of a message from the receiver; see `Inbound.handlePiece()`. */
-  handlePiece(
-    data: Buffer | string,
-    binary: boolean,
-    first: boolean,
-    eom: boolean,
-    bytes: number,
-  ): void {
+  handlePiece(data: Buffer, binary: boolean, first: boolean, eom: boolean, bytes: number): void {
     this.inbound.handlePiece(data, binary, first, eom, bytes);
   }
 

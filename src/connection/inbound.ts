@@ -77,23 +77,22 @@ export class Inbound implements PieceSink {
     return (this.messages ??= this.stream());
   }
 
-  handlePiece(
-    data: Buffer | string,
-    binary: boolean,
-    first: boolean,
-    eom: boolean,
-    bytes: number,
-  ): void {
+  handlePiece(data: Buffer, binary: boolean, first: boolean, eom: boolean, bytes: number): void {
     this.bytesIn += bytes;
-    const piece: Message = {
-      connection: this.connection,
-      data,
-      format: binary ? 'binary' : 'text',
-      eom,
-    };
-    this.fragments?.next(piece);
+    const format = binary ? 'binary' : 'text';
     const buffered = this.buffered;
-    if (!buffered) this.ctx.onMessage(piece);
+    // A piece is made (and text decoded) only for whoever takes pieces.
+    let piece: Message | undefined;
+    if (!buffered || this.fragments?.observed) {
+      piece = {
+        connection: this.connection,
+        data: binary ? data : data.toString(),
+        format,
+        eom,
+      };
+      this.fragments?.next(piece);
+      if (!buffered) this.ctx.onMessage(piece);
+    }
     // Reassembly starts at a message's first piece: one that starts mid-message would deliver
     // a truncated message as whole.
     if (first) this.reassembling = buffered || this.messages?.observed === true;
@@ -101,22 +100,32 @@ export class Inbound implements PieceSink {
       if (eom) this.messagesIn++;
       return;
     }
-    let whole: Message | undefined;
+    let whole: Buffer | undefined;
     try {
       const settings = this.ctx.settings;
       whole = (this.reassembler ??= new Reassembler(
         settings.maxPayload,
         settings.maxFragments,
-      )).push(piece, bytes);
+      )).pushBytes(data, format, eom, bytes);
     } catch (err) {
       this.reassembling = false;
       this.connection.failInbound(err as ConnectionError);
       return;
     }
-    if (!whole) return;
+    if (whole === undefined) return;
     this.messagesIn++;
-    this.messages?.next(whole);
-    if (buffered) this.ctx.onMessage(whole);
+    // A message in one piece is that piece (no copy, text decoded once).
+    const message: Message =
+      piece && whole === data
+        ? piece
+        : {
+            connection: this.connection,
+            data: binary ? whole : whole.toString(),
+            format,
+            eom: true,
+          };
+    this.messages?.next(message);
+    if (buffered) this.ctx.onMessage(message);
   }
 
   /** The connection closed: streams complete, a message in progress is dropped. */

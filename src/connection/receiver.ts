@@ -37,8 +37,9 @@ import {
  * `ws`'s process-wide limit of 10 concurrent zlib jobs: each connection has at most one job in
  * flight.
  *
- * Text: a piece of a text message is delivered as a string that ends on a code point boundary;
- * the bytes of a character split across pieces are carried to the next piece. Every piece is
+ * Text: a piece of a text message is delivered as bytes that end on a code point boundary (the
+ * connection decodes them only for whoever takes pieces, and a reassembled message once); the
+ * bytes of a character split across pieces are carried to the next piece. Every piece is
  * validated as it arrives (complete characters with `buffer.isUtf8`, the carried bytes as a
  * possible start of a character), so invalid UTF-8 closes the connection with 1007 as soon as
  * the bytes show it, not at the end of the message.
@@ -47,16 +48,10 @@ import {
 /** Where pieces go: the connection. */
 export interface PieceSink {
   /**
-   * One piece of a message: `first` on its first piece, `eom` on its last; `bytes` is its length
-   * on the wire (after inflating).
+   * One piece of a message, as bytes (text: whole UTF-8 characters, validated): `first` on its
+   * first piece, `eom` on its last; `bytes` is its length on the wire (after inflating).
    */
-  handlePiece(
-    data: Buffer | string,
-    binary: boolean,
-    first: boolean,
-    eom: boolean,
-    bytes: number,
-  ): void;
+  handlePiece(data: Buffer, binary: boolean, first: boolean, eom: boolean, bytes: number): void;
 }
 
 const { GET_INFO, GET_DATA, INFLATING } = ReceiverState;
@@ -249,10 +244,10 @@ export class StreamingReceiver extends WsReceiver {
     if (cut < text.length) this.carry = Buffer.from(text.subarray(cut));
     // A piece made only of a cut character waits for the rest.
     if (whole.length === 0 && !eom) return;
-    this.handOver(whole.toString(), false, eom, bytes);
+    this.handOver(whole, false, eom, bytes);
   }
 
-  private handOver(data: Buffer | string, binary: boolean, eom: boolean, bytes: number): void {
+  private handOver(data: Buffer, binary: boolean, eom: boolean, bytes: number): void {
     const first = !this.midMessage;
     this.midMessage = !eom;
     this.sink?.handlePiece(data, binary, first, eom, bytes);

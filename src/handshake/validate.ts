@@ -19,8 +19,9 @@ const KEY = /^[+/0-9A-Za-z]{22}==$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
- * Checks an HTTP upgrade request against RFC 6455 section 4.2.1, the same checks and answers
- * as `ws`'s `handleUpgrade()`, so a request that passes here is one `ws` will complete.
+ * Checks an HTTP upgrade request against RFC 6455 section 4.2.1: the checks and answers of
+ * `ws`'s `handleUpgrade()`, so a request that passes here is one `ws` will complete, and the
+ * `Host` header `ws` does not check.
  */
 export function validateUpgrade(
   method: string | undefined,
@@ -28,6 +29,10 @@ export function validateUpgrade(
 ): ValidUpgrade | InvalidUpgrade {
   if (method !== 'GET') {
     return { ok: false, status: 405, message: 'Invalid HTTP method', headers: { Allow: 'GET' } };
+  }
+  // RFC 6455 section 4.1: the opening handshake carries a Host header (`ws` does not check it).
+  if (!headers.host) {
+    return { ok: false, status: 400, message: 'Missing Host header' };
   }
   const upgrade = headers.upgrade;
   if (upgrade === undefined || upgrade.toLowerCase() !== 'websocket') {

@@ -86,10 +86,12 @@ export interface AdmissionConfig {
   current: () => number;
   onConnectionRequest: ((request: ConnectionRequestInfo) => HookResult<boolean>) | undefined;
   onHookError: (error: HookError) => void;
+  /** The per-address limits: true to go on; a request it stops has been refused. */
+  perAddress?: (request: ConnectionRequest) => boolean;
 }
 
 /**
- * The stages that decide at once, the allow-list then the limit, as one check: true to go on;
+ * The stages that decide at once, the allow-list, the limit, then the per-address limits, as one check: true to go on;
  * a request it stops has been refused. Without `onConnectionRequest` this is the whole decision,
  * made while the socket is accepted.
  */
@@ -98,7 +100,9 @@ export function admissionCheck<T extends ConnectionRequest>(
 ): (request: T) => boolean {
   const allowed = allowListCheck<T>(config.allowedClients);
   const underLimit = limitCheck<T>(config.maxConnections, config.current);
-  return (request) => allowed(request) && underLimit(request);
+  const perAddress = config.perAddress;
+  if (!perAddress) return (request) => allowed(request) && underLimit(request);
+  return (request) => allowed(request) && underLimit(request) && perAddress(request);
 }
 
 /**

@@ -5,6 +5,7 @@ import { ConnectionRefusedError, describeError, type HookError } from '../errors
 import type { HookResult } from '../hooks';
 import { refusalEntry, type Logger } from '../logs';
 import { displayAddress } from './address';
+import { AddressSlots, type PerAddressLimits } from './address-slots';
 import { admission, admissionCheck, type AdmissionConfig } from './admission';
 import type { ConnectionRequestInfo } from './connection-request';
 import { SocketRequest, type LocalEnd, type RequestOutcome } from './socket-request';
@@ -25,7 +26,7 @@ export interface UpgradeStage {
 }
 
 /** What the chain is made from. */
-export interface StageChainConfig {
+export interface StageChainConfig extends PerAddressLimits {
   readonly logger: Logger;
   readonly handshakeTimeout: number;
   readonly tcpNoDelay: boolean;
@@ -41,6 +42,8 @@ export interface StageChainConfig {
 
 interface Pending extends Peer {
   readonly timer: NodeJS.Timeout;
+  /** Where the socket counts in the per-address limits (undefined: not counted). */
+  readonly slotKey: string | undefined;
 }
 
 /**
@@ -49,7 +52,8 @@ interface Pending extends Peer {
  *
  * ```text
  *  accept       a TCP socket (bind mode), or an attached server's upgrade (attach mode)
- *  connection   allow-list, maxConnections, onConnectionRequest   refused: destroyed, no byte written
+ *  connection   allow-list, maxConnections, per-address limits,    refused: destroyed, no byte written
+ *               onConnectionRequest
  *  [tls]        the TLS handshake (to come)
  *  handshake    the HTTP request: path, method, headers            rejected: HTTP 4xx
  *  open         onOpenRequest                                      rejected: the status it gives
@@ -72,12 +76,15 @@ export class StageChain {
   /** Sockets between accept and open (or their close), with their peer and handshake timer. */
   private readonly pending = new Map<Socket, Pending>();
   private closingFlag = false;
+  /** Connection slots held per client address (fair admission). */
+  private readonly slots: AddressSlots;
   /** The local end of every accepted socket, when the server listens on one address. */
   localEnd: LocalEnd | undefined = undefined;
   /** The upgrade stage; set by the server, which wires the stages. */
   upgrade: UpgradeStage | undefined = undefined;
 
   constructor(private readonly config: StageChainConfig) {
+    const slots = (this.slots = new AddressSlots(config));
     const admissionConfig: AdmissionConfig = {
       allowedClients: config.allowedClients,
       maxConnections: config.maxConnections,
@@ -86,6 +93,13 @@ export class StageChain {
       current: () => this.pending.size + config.openCount(),
       onConnectionRequest: config.onConnectionRequest,
       onHookError: config.onHookError,
+      perAddress: (request) => {
+        const socket = (request as SocketRequest).socket;
+        const refusal = slots.check(this.pending.get(socket)?.slotKey, request.remoteAddress);
+        if (!refusal) return true;
+        request.refuse(refusal);
+        return false;
+      },
     };
     if (config.onConnectionRequest) {
       // A hook may answer later: requests go through the pipeline, decided concurrently.
@@ -119,10 +133,13 @@ export class StageChain {
       return;
     }
     const request = new SocketRequest(socket, this.outcome, next);
+    const slotKey = this.slots.keyOf(request.remoteAddress);
+    this.slots.entered(slotKey);
     this.pending.set(socket, {
       remoteAddress: request.remoteAddress,
       remotePort: request.remotePort,
       timer: setTimeout(this.timedOut, this.config.handshakeTimeout, socket),
+      slotKey,
     });
     socket.on('close', this.untrack);
     socket.setNoDelay(this.config.tcpNoDelay);
@@ -154,11 +171,19 @@ export class StageChain {
    */
   opened(socket: Socket): void {
     const entry = this.pending.get(socket);
-    if (entry) clearTimeout(entry.timer);
+    if (entry) {
+      clearTimeout(entry.timer);
+      this.slots.opened(entry.slotKey);
+    }
     this.pending.delete(socket);
     socket.removeListener('close', this.untrack);
     // ws turns Nagle off when it takes the socket; put back what the user asked for.
     if (!this.config.tcpNoDelay) socket.setNoDelay(false);
+  }
+
+  /** An open connection from `remoteAddress` has closed: its slot is free. */
+  connectionClosed(remoteAddress: string): void {
+    this.slots.left(this.slots.keyOf(remoteAddress), false);
   }
 
   /** The server is shutting down: every stage turns new sockets away from now on. */
@@ -229,7 +254,9 @@ export class StageChain {
   private readonly untrack = ((chain: StageChain) =>
     function untrack(this: Socket): void {
       const entry = chain.pending.get(this);
-      if (entry) clearTimeout(entry.timer);
+      if (!entry) return;
+      clearTimeout(entry.timer);
+      chain.slots.left(entry.slotKey, true);
       chain.pending.delete(this);
     })(this);
 
