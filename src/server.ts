@@ -14,6 +14,7 @@ import { CloseCode, assertCloseArgs } from './protocol/close-codes';
 import { Handshake } from './handshake/upgrade';
 import type { OpenRequest } from './handshake/open-request';
 import { Logger, type LogEntry } from './logs';
+import { handled, rejected } from './util/handled';
 import { HotStream } from './util/hot-stream';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { Listener, type ListenAddress } from './transport/listener';
@@ -141,10 +142,10 @@ export class RxwsServer {
    */
   listen(): Promise<ListenAddress> {
     if (this.chain.closing) {
-      return Promise.reject(new RxwsError('ERR_SHUTTING_DOWN', 'the server has been shut down'));
+      return rejected(new RxwsError('ERR_SHUTTING_DOWN', 'the server has been shut down'));
     }
     if (this.listenPromise) return this.listenPromise;
-    const promise = this.listener.listen();
+    const promise = handled(this.listener.listen());
     this.listenPromise = promise;
     promise.then(
       (address) => {
@@ -197,7 +198,7 @@ export class RxwsServer {
   disconnect(id: string, code?: number, reason?: string): Promise<CloseInfo> {
     const connection = this.open.get(id);
     if (!connection) {
-      return Promise.reject(
+      return rejected(
         new RxwsError('ERR_NOT_OPEN', `no open connection has id ${show(id)}`, {
           connectionId: id,
         }),
@@ -235,10 +236,10 @@ export class RxwsServer {
     try {
       assertCloseArgs('shutdown', code, reason);
     } catch (err) {
-      return Promise.reject(err);
+      return rejected(err);
     }
     this.chain.close();
-    this.shutdownPromise = this.runShutdown(code, reason);
+    this.shutdownPromise = handled(this.runShutdown(code, reason));
     return this.shutdownPromise;
   }
 

@@ -20,6 +20,7 @@ import { Outbound, type OverflowPolicy, type QueueLimit, type WriteCallback } fr
 import { normalize, type BinaryData, type OutboundData, type SendOptions } from './outbound-data';
 import { streamingReceiverOf } from './receiver';
 import type { SendProgress, StreamSource } from './stream-send';
+import { handled, rejected } from '../util/handled';
 import { SendTimeouts, type TimedSend } from './timeouts';
 import { Transfers, type FileSendOptions, type StreamSendOptions } from './transfers';
 import { toConnectionError } from './ws-errors';
@@ -315,9 +316,14 @@ export class Connection {
     try {
       [payload, binary] = normalize(data, options?.format);
     } catch (err) {
-      return Promise.reject(err);
+      return rejected(err);
     }
-    if (this.state !== 'OPEN') return Promise.reject(this.notOpen());
+    if (this.state !== 'OPEN') return rejected(this.afterClose(payload, 'send()'));
+    return handled(this.sendOpen(payload, binary));
+  }
+
+  /** `send()` on an open connection, its data normalized. */
+  private sendOpen(payload: Buffer | string, binary: boolean): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (this._timeout === 0) {
         this.outbound.send(payload, binary, (err) =>
@@ -344,9 +350,7 @@ export class Connection {
   /** Sends `text` as a text message, whatever its content; see `send()`. */
   sendText(text: string): Promise<void> {
     if (typeof text !== 'string') {
-      return Promise.reject(
-        new InvalidArgumentError(`sendText() takes a string, got ${show(text)}`),
-      );
+      return rejected(new InvalidArgumentError(`sendText() takes a string, got ${show(text)}`));
     }
     return this.send(text, { format: 'text' });
   }
@@ -438,7 +442,7 @@ export class Connection {
     try {
       assertCloseArgs('close', closeCode, closeReason);
     } catch (err) {
-      return Promise.reject(err);
+      return rejected(err);
     }
     this.startClose(closeCode, closeReason, settings.waitForCloseResponse);
     return this.whenClosed();
@@ -615,15 +619,7 @@ export class Connection {
       return;
     }
     if (this.state !== 'OPEN') {
-      const err = this.notOpen();
-      this.ctx.logger.log({
-        level: 1,
-        type: 'send-after-close',
-        message: `connection ${this.id}: ${Buffer.byteLength(payload)} bytes reached the sink after close and were not sent`,
-        connectionId: this.id,
-        code: err.code,
-      });
-      this.report(err);
+      this.report(this.afterClose(payload, 'the sink'));
       return;
     }
     this.outbound.send(payload, binary);
@@ -748,6 +744,19 @@ export class Connection {
 
   private whenClosed(): Promise<CloseInfo> {
     return (this.own.closedPromise ??= new Promise((resolve) => this.closed$.subscribe(resolve)));
+  }
+
+  /** Data that reached a connection that is not open: logged, and the error it fails with. */
+  private afterClose(payload: Buffer | string, via: string): SendError {
+    const err = this.notOpen();
+    this.ctx.logger.log({
+      level: 1,
+      type: 'send-after-close',
+      message: `connection ${this.id}: ${Buffer.byteLength(payload)} bytes reached ${via} after close and were not sent`,
+      connectionId: this.id,
+      code: err.code,
+    });
+    return err;
   }
 
   private notOpen(): SendError {
