@@ -13,7 +13,8 @@ describe('Promises rxws returns', () => {
       execFile(
         process.execPath,
         [join(root, 'node_modules/tsx/dist/cli.mjs'), 'spec/fixtures/fire-and-forget.ts'],
-        { cwd: root },
+        // Bounded: a fixture that hangs is killed, never left running.
+        { cwd: root, timeout: 50_000 },
         (err, stdout, stderr) =>
           resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       ),
