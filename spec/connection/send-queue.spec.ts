@@ -84,7 +84,13 @@ describe('the send queue', () => {
   });
 
   it("'close': the connection closes with 1008 once the bound is hit", async () => {
-    const { conn, socket, errors } = await stuck({ maxQueue: { messages: 1 }, overflow: 'close' });
+    // closeTimeout long enough for the client to read 32 MiB on a loaded machine: the close
+    // frame waits behind them (with 300 ms the socket was destroyed first under load).
+    const { conn, socket, errors } = await stuck({
+      maxQueue: { messages: 1 },
+      overflow: 'close',
+      closeTimeout: 60_000,
+    });
     const queued = conn.send('m0');
     await expect(conn.send('m1')).rejects.toMatchObject({ code: 'ERR_WOULD_BLOCK' });
     await expect(queued).rejects.toMatchObject({ code: 'ERR_WOULD_BLOCK' });

@@ -46,8 +46,14 @@ describe('maxFrameSize', () => {
     // The socket's buffer is full: most of the message waits in rxws, not in the socket.
     await new Promise((r) => setTimeout(r, 100));
     expect(conn.bufferedAmount).toBeLessThan(SIZE / 4);
+    // Wait until the server has read the ping (not a fixed time: under load it may take long).
+    const pinged = new Promise<void>((r) =>
+      (conn as unknown as { ws: { once(e: string, f: () => void): void } }).ws.once('ping', () =>
+        r(),
+      ),
+    );
     client.write(frame(Op.PING, 'hi'));
-    await new Promise((r) => setTimeout(r, 100));
+    await pinged;
     client.socket.resume();
     const frames = [];
     for (;;) {
