@@ -9,8 +9,7 @@ import {
   describeError,
   show,
 } from '../errors';
-import type { OpenRequest } from '../handshake/open-request';
-import { CloseCode, assertCloseArgs, isValidCloseCode } from '../protocol/close-codes';
+import { CloseCode, assertCloseArgs } from '../protocol/close-codes';
 import { HotStream } from '../util/hot-stream';
 import { checkQueueLimit, isOverflowPolicy } from '../util/hold-queue';
 import { CloseState, notOpenError, type CloseInfo, type ConnectionState } from './close';
@@ -19,55 +18,24 @@ import { Inbound, type Message } from './inbound';
 import { Outbound, type OverflowPolicy, type QueueLimit, type WriteCallback } from './outbound';
 import { normalize, type BinaryData, type OutboundData, type SendOptions } from './outbound-data';
 import { streamingReceiverOf } from './receiver';
+import { ConnectionSink } from './sink';
 import type { SendProgress, StreamSource } from './stream-send';
 import { handled, rejected } from '../util/handled';
 import { SendTimeouts, type TimedSend } from './timeouts';
 import { Transfers, type FileSendOptions, type StreamSendOptions } from './transfers';
+import type { ConnectionInit, ConnectionRequestDetails, ConnectionStats } from './types';
 import { toConnectionError } from './ws-errors';
+
+export type {
+  ConnectionEndpoints,
+  ConnectionInit,
+  ConnectionRequestDetails,
+  ConnectionStats,
+} from './types';
 
 /** A closed connection, as `server.disconnections$` carries it. */
 export interface Disconnection extends CloseInfo {
   readonly connection: Connection;
-}
-
-/** The HTTP request that opened the connection. */
-export type ConnectionRequestDetails = Omit<OpenRequest, 'remoteAddress' | 'remotePort'>;
-
-/** A connection's traffic and queue figures (`conn.stats`). */
-export interface ConnectionStats {
-  /** Payload bytes and messages received (whole messages). */
-  readonly bytesIn: number;
-  readonly messagesIn: number;
-  /** Payload bytes and messages handed to the socket. */
-  readonly bytesOut: number;
-  readonly messagesOut: number;
-  /** Sends waiting in the queue now, and their payload bytes; the most bytes it has held. */
-  readonly queuedMessages: number;
-  readonly queuedBytes: number;
-  readonly peakQueuedBytes: number;
-  /** Sends dropped or refused by the overflow policy, by policy. */
-  readonly drops: Readonly<Record<OverflowPolicy, number>>;
-  /** Times `pause()` stopped reading. */
-  readonly timesPaused: number;
-}
-
-/** Addresses of the two ends. */
-export interface ConnectionEndpoints {
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly localAddress: string;
-  readonly localPort: number;
-}
-
-/** What a connection is made from, in one object. */
-export interface ConnectionInit {
-  readonly id: string;
-  /** `ws`'s WebSocket, made by the handshake with rxws's streaming receiver. */
-  readonly ws: WebSocket;
-  readonly socket: Socket;
-  readonly endpoints: ConnectionEndpoints;
-  readonly request: ConnectionRequestDetails;
-  readonly context: ConnectionContext;
 }
 
 // The parts hold the connection as their owner (InboundOwner, TransfersOwner, OverflowHandler,
@@ -810,26 +778,6 @@ class ConnectionExtras {
   transfers: Transfers | undefined = undefined;
   timesPaused = 0;
   drops: Record<OverflowPolicy, number> | undefined = undefined;
-}
-
-/** The connection's Observer side; a class, so an idle connection pays for no closures. */
-class ConnectionSink implements Observer<OutboundData> {
-  constructor(private readonly connection: Connection) {}
-
-  next(value: OutboundData): void {
-    this.connection.sinkNext(value);
-  }
-
-  error(err: unknown): void {
-    const code = (err as { closeCode?: unknown } | null)?.closeCode;
-    this.connection.closeFromSink(
-      typeof code === 'number' && isValidCloseCode(code) ? code : CloseCode.INTERNAL_ERROR,
-    );
-  }
-
-  complete(): void {
-    this.connection.closeFromSink(CloseCode.NORMAL);
-  }
 }
 
 const NO_DROPS: Readonly<Record<OverflowPolicy, number>> = Object.freeze({
