@@ -78,4 +78,24 @@ describe('the published declarations', () => {
       run(['--ignoreConfig', '--noEmit', '--strict', '--types', 'node', join(out, 'index.d.ts')]),
     ).resolves.toBe('');
   }, 120_000);
+
+  it("reach no module of ws's from index.d.ts: users need no @types/ws", () => {
+    const seen = new Set<string>();
+    const importers: string[] = [];
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      for (const [, spec] of text.matchAll(/(?:from\s+|import\()\s*['"]([^'"]+)['"]/g)) {
+        if (spec === 'ws' || spec.startsWith('ws/')) importers.push(relative(out, file));
+        if (spec.startsWith('.')) {
+          const base = join(file, '..', spec);
+          visit(files.includes(`${base}.d.ts`) ? `${base}.d.ts` : join(base, 'index.d.ts'));
+        }
+      }
+    };
+    visit(join(out, 'index.d.ts'));
+    expect(seen.size).toBeGreaterThan(20);
+    expect(importers).toEqual([]);
+  });
 });

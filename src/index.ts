@@ -9,15 +9,19 @@ export type {
   Disconnection,
 } from './connection/connection';
 export type { CloseInfo, ConnectionState } from './connection/close';
-export type { Message } from './connection/inbound';
+export type { Message } from './connection/message';
 export type {
   BinaryData,
   MessageFormat,
   OutboundData,
   SendOptions,
 } from './connection/outbound-data';
-export type { FileSendOptions, StreamSendOptions } from './connection/transfers';
-export type { SendProgress, StreamSource } from './connection/stream-send';
+export type {
+  FileSendOptions,
+  SendProgress,
+  StreamSendOptions,
+  StreamSource,
+} from './connection/transfer-types';
 export { CloseCode, isValidCloseCode } from './protocol/close-codes';
 export type { OverflowPolicy, QueueLimit } from './util/hold-queue';
 export { allowedClients } from './operators/allowed-clients';

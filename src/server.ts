@@ -5,7 +5,7 @@ import { RxwsError, show } from './errors';
 import type { CloseInfo } from './connection/close';
 import { Connection, type Disconnection } from './connection/connection';
 import type { ConnectionContext } from './connection/context';
-import type { Message } from './connection/inbound';
+import type { Message } from './connection/message';
 import { fanout } from './connection/fanout';
 import { Liveness } from './connection/liveness';
 import { RxwsWebSocket } from './connection/receiver';

@@ -11,27 +11,34 @@ import {
 } from '../errors';
 import { CloseCode, assertCloseArgs } from '../protocol/close-codes';
 import { HotStream } from '../util/hot-stream';
-import { checkQueueLimit, isOverflowPolicy } from '../util/hold-queue';
+import {
+  checkQueueLimit,
+  isOverflowPolicy,
+  type OverflowPolicy,
+  type QueueLimit,
+} from '../util/hold-queue';
 import { CloseState, notOpenError, type CloseInfo, type ConnectionState } from './close';
 import type { ConnectionContext } from './context';
-import { Inbound, type Message } from './inbound';
-import { Outbound, type OverflowPolicy, type QueueLimit, type WriteCallback } from './outbound';
+import { Inbound } from './inbound';
+import type { ConnectionInit } from './init';
+import type { Message } from './message';
+import { Outbound, type WriteCallback } from './outbound';
 import { normalize, type BinaryData, type OutboundData, type SendOptions } from './outbound-data';
 import { streamingReceiverOf } from './receiver';
 import { ConnectionSink } from './sink';
-import type { SendProgress, StreamSource } from './stream-send';
 import { handled, rejected } from '../util/handled';
 import { SendTimeouts, type TimedSend } from './timeouts';
-import { Transfers, type FileSendOptions, type StreamSendOptions } from './transfers';
-import type { ConnectionInit, ConnectionRequestDetails, ConnectionStats } from './types';
+import { Transfers } from './transfers';
+import type {
+  FileSendOptions,
+  SendProgress,
+  StreamSendOptions,
+  StreamSource,
+} from './transfer-types';
+import type { ConnectionRequestDetails, ConnectionStats } from './types';
 import { toConnectionError } from './ws-errors';
 
-export type {
-  ConnectionEndpoints,
-  ConnectionInit,
-  ConnectionRequestDetails,
-  ConnectionStats,
-} from './types';
+export type { ConnectionEndpoints, ConnectionRequestDetails, ConnectionStats } from './types';
 
 /** A closed connection, as `server.disconnections$` carries it. */
 export interface Disconnection extends CloseInfo {
@@ -80,6 +87,7 @@ export class Connection {
   /** @internal */
   pongTicks = -1;
 
+  /** @internal made by the server only (the class is exported as a type). */
   constructor(init: ConnectionInit) {
     const { ws, socket, endpoints, context } = init;
     this.id = init.id;

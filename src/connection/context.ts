@@ -3,7 +3,7 @@ import type { Logger } from '../logs';
 import type { OverflowPolicy, QueueLimit } from '../util/hold-queue';
 import type { CloseInfo } from './close';
 import type { Connection } from './connection';
-import type { Message } from './inbound';
+import type { Message } from './message';
 
 /**
  * The server options a connection reads. The server's resolved options fit it as they are: it

@@ -3,17 +3,8 @@ import { HotStream } from '../util/hot-stream';
 import type { Connection } from './connection';
 import type { ConnectionContext, ConnectionSettings } from './context';
 import { Reassembler } from './reassembler';
-import type { MessageFormat } from './outbound-data';
 import type { PieceSink, StreamingReceiver } from './receiver';
-
-/** A message received: text arrives as `string`, binary as `Buffer`. */
-export interface Message {
-  readonly connection: Connection;
-  readonly data: string | Buffer;
-  readonly format: MessageFormat;
-  /** End of message: true when `data` completes the message (always, for whole messages). */
-  readonly eom: boolean;
-}
+import type { Message } from './message';
 
 /** What the inbound path tells its connection: a message it cannot take closes the connection. */
 export interface InboundOwner {

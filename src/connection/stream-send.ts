@@ -2,18 +2,7 @@ import type { Readable } from 'node:stream';
 import { isObservable, type Observable, type Subscriber, type Subscription } from 'rxjs';
 import { InvalidArgumentError, SendError, show } from '../errors';
 import type { Outbound, Transfer } from './outbound';
-
-/** What `sendStream()` reads a message's content from. */
-export type StreamSource =
-  Observable<Uint8Array | string> | AsyncIterable<Uint8Array | string> | Readable;
-
-/** Progress of a streamed send. */
-export interface SendProgress {
-  /** Payload bytes handed to the socket so far. */
-  readonly bytesSent: number;
-  /** The declared total (`length`, or the file's size), when known. */
-  readonly totalBytes?: number;
-}
+import type { SendProgress } from './transfer-types';
 
 /** Pulls chunks one at a time; `undefined` at the end. */
 export interface ChunkPuller {

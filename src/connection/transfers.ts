@@ -6,30 +6,13 @@ import { notOpenError, type ConnectionState } from './close';
 import { openFile } from './file';
 import type { MessageFormat } from './outbound-data';
 import type { Outbound } from './outbound';
-import {
-  chunkPuller,
-  StreamTransfer,
-  type ChunkPuller,
-  type SendProgress,
-  type StreamSource,
-  type TransferOwner,
-} from './stream-send';
-
-/** Options of `sendStream()`. */
-export interface StreamSendOptions {
-  /** `'binary'` (default) or `'text'`. */
-  format?: MessageFormat;
-  /** The declared total in bytes (IPWorks' MessageLength); a source that differs is an error. */
-  length?: number;
-}
-
-/** Options of `sendFile()`. */
-export interface FileSendOptions {
-  /** `'binary'` (default) or `'text'`. */
-  format?: MessageFormat;
-  /** Bytes read (and sent as one fragment) at a time. Default 65536. */
-  chunkSize?: number;
-}
+import { chunkPuller, StreamTransfer, type ChunkPuller, type TransferOwner } from './stream-send';
+import type {
+  FileSendOptions,
+  SendProgress,
+  StreamSendOptions,
+  StreamSource,
+} from './transfer-types';
 
 /** What the transfers of a connection need of it. */
 export interface TransfersOwner {

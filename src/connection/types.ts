@@ -1,9 +1,9 @@
-/** The types a connection is described and made with (re-exported by `connection.ts`). */
+/**
+ * The public types a connection is described with (re-exported by `connection.ts`). Nothing here
+ * may import `ws`: these reach the users' declarations, which must not need `@types/ws`.
+ */
 import type { OpenRequest } from '../handshake/open-request';
 import type { OverflowPolicy } from '../util/hold-queue';
-import type { Socket } from 'node:net';
-import type { WebSocket } from 'ws';
-import type { ConnectionContext } from './context';
 
 /** The HTTP request that opened the connection. */
 export type ConnectionRequestDetails = Omit<OpenRequest, 'remoteAddress' | 'remotePort'>;
@@ -32,15 +32,4 @@ export interface ConnectionEndpoints {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
-}
-
-/** What a connection is made from, in one object. */
-export interface ConnectionInit {
-  readonly id: string;
-  /** `ws`'s WebSocket, made by the handshake with rxws's streaming receiver. */
-  readonly ws: WebSocket;
-  readonly socket: Socket;
-  readonly endpoints: ConnectionEndpoints;
-  readonly request: ConnectionRequestDetails;
-  readonly context: ConnectionContext;
 }
