@@ -34,11 +34,13 @@ describe('rxws public API', () => {
         'ListenError',
         'RxwsError',
         'SendError',
+        'UnmappedSettingError',
         'allowedClients',
         'bufferMessage',
         'flowControl',
         'followReadyToSend',
         'createServer',
+        'fromIPWorksConfig',
         'isValidCloseCode',
       ].sort(),
     );

@@ -31,7 +31,8 @@ export type RxwsErrorCode =
   | 'ERR_PROTOCOL'
   | 'ERR_INVALID_PAYLOAD'
   | 'ERR_MESSAGE_TOO_BIG'
-  | 'ERR_SOCKET';
+  | 'ERR_SOCKET'
+  | 'ERR_UNMAPPED_SETTING';
 
 /** Details an rxws error may carry besides its message. */
 export interface RxwsErrorDetails {
@@ -109,6 +110,33 @@ export class SendError extends RxwsError {
 /** A user hook (`onConnectionRequest`, `onOpenRequest`) threw or returned something unusable. */
 export class HookError extends RxwsError {
   override name = 'HookError';
+}
+
+/** One setting `fromIPWorksConfig()` could not map: its name as given, and why, in one sentence. */
+export interface UnmappedSetting {
+  readonly name: string;
+  readonly message: string;
+}
+
+/**
+ * Settings given to `fromIPWorksConfig()` have no rxws option (`ERR_UNMAPPED_SETTING`). Thrown
+ * once the whole configuration is read, listing every such setting, so a long configuration
+ * shows all of them at once.
+ */
+export class UnmappedSettingError extends Error {
+  override name = 'UnmappedSettingError';
+  readonly code = 'ERR_UNMAPPED_SETTING' as const;
+  /** Every setting that could not be mapped, in the order given. */
+  readonly settings: readonly UnmappedSetting[];
+
+  constructor(settings: readonly UnmappedSetting[]) {
+    super(
+      settings.length === 1
+        ? settings[0].message
+        : `${settings.length} IPWorks settings cannot be mapped to rxws options:\n${settings.map((s) => `- ${s.message}`).join('\n')}`,
+    );
+    this.settings = Object.freeze([...settings]);
+  }
 }
 
 /** Shows a value in an error sentence: strings quoted, objects by kind. */

@@ -46,8 +46,9 @@ export {
   ListenError,
   RxwsError,
   SendError,
+  UnmappedSettingError,
 } from './errors';
-export type { RxwsErrorCode, RxwsErrorDetails } from './errors';
+export type { RxwsErrorCode, RxwsErrorDetails, UnmappedSetting } from './errors';
 export { followReadyToSend } from './operators/follow-ready-to-send';
 export type { FollowReadyToSendOptions } from './operators/follow-ready-to-send';
 export { flowControl } from './operators/flow-control';
@@ -55,3 +56,9 @@ export type { FlowControlOptions, Pausable } from './operators/flow-control';
 export { bufferMessage } from './operators/buffer-message';
 export type { BufferMessageOptions } from './operators/buffer-message';
 export type { FragmentLike } from './connection/reassembler';
+export { fromIPWorksConfig } from './migrate/ipworks-config';
+export type {
+  FromIPWorksConfigOptions,
+  IPWorksConfig,
+  IPWorksValue,
+} from './migrate/ipworks-config';
