@@ -5,14 +5,19 @@
  *
  *   node -e "const W=require('ws');const w=new W('ws://127.0.0.1:8080');
  *     w.on('open',()=>{w.send(require('fs').readFileSync(process.argv[1]));w.close()})" big.bin
+ *
+ * Files are written to DIR, by default `rxws-uploads` in the system's temporary folder
+ * (`os.tmpdir()`, /tmp on Linux), never into the working tree. Ctrl-C (SIGINT) or SIGTERM shuts
+ * the server down gracefully: every client receives a 1001 close frame.
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from '../src';
 
 const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? '127.0.0.1';
-const dir = process.env.DIR ?? join(process.cwd(), 'uploads');
+const dir = process.env.DIR ?? join(tmpdir(), 'rxws-uploads');
 mkdirSync(dir, { recursive: true });
 
 // bufferMessage: false — nothing reassembles messages, so an upload of any size streams through.
@@ -49,9 +54,18 @@ server.connections$.subscribe((conn) => {
 
 server.listen().then(
   ({ port: actual }) => console.log(`upload server on ws://${host}:${actual}, saving to ${dir}`),
-  (err: Error) => {
-    console.error(err.message);
-    process.exit(1);
+  (error: Error) => {
+    console.error(error.message);
+    process.exitCode = 1;
   },
 );
-process.once('SIGINT', () => void server.shutdown().then(() => process.exit(0)));
+
+let stopping = false;
+const stop = (): void => {
+  if (stopping) return;
+  stopping = true;
+  console.log('shutting down...');
+  server.shutdown().then(() => console.log('bye'));
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
