@@ -31,9 +31,10 @@ function uncorkAll(): void {
  *
  * Coalescing: `ws` writes every frame with its own `socket.write()`, one syscall each. The first
  * frame of a tick corks the socket and a `process.nextTick` (one per tick for all sockets)
- * uncorks it, so every frame sent while handling one socket read (`ws` parses and emits all the
- * messages of a read synchronously) and in the promise callbacks that run right after it leaves
- * in one `writev`. `nextTick` rather than `setImmediate`: a reply leaves as soon as its read is
+ * uncorks it, so every frame sent synchronously while handling one socket read (`ws` parses and
+ * emits all the messages of a read synchronously) leaves in one `writev`; a frame sent from a
+ * promise callback leaves in a later write, since Node runs the nextTick queue before promise
+ * callbacks. `nextTick` rather than `setImmediate`: a reply leaves as soon as its read is
  * handled, not after every other ready socket of the poll phase, which keeps ping-pong latency
  * at `ws`'s level (measured: setImmediate halved ping-pong throughput). See
  * https://nodejs.org/api/stream.html#writablecork.
