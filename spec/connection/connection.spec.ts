@@ -28,6 +28,23 @@ async function rawConnected(options: Parameters<typeof startServer>[0] = {}) {
   return { server, port, url, raw, conn: await opened };
 }
 
+/** Fakes setTimeout and clearTimeout only: sockets, immediates, intervals and Date stay real. */
+function fakeSetTimeout(): void {
+  jest.useFakeTimers({
+    doNotFake: [
+      'Date',
+      'hrtime',
+      'nextTick',
+      'performance',
+      'queueMicrotask',
+      'setImmediate',
+      'clearImmediate',
+      'setInterval',
+      'clearInterval',
+    ],
+  });
+}
+
 /** Lets the server handle I/O: one round trip on another connection of the same server. */
 async function roundTrip(url: string): Promise<void> {
   const other = await openClient(url);
@@ -222,9 +239,21 @@ describe('Connection', () => {
       expect(conn.timeout).toBe(1);
       raw.socket.pause();
       const big = Buffer.alloc(32 * 1024 * 1024);
-      const first = conn.send(big).catch((e: unknown) => e);
-      const queued = conn.send('after').catch((e: unknown) => e);
-      const [a, b] = (await Promise.all([first, queued])) as SendError[];
+      // The send timeout is one setTimeout: faked, while the sockets run for real, so the test
+      // moves the clock by the timeout once the socket is full instead of waiting 1 s.
+      fakeSetTimeout();
+      let a: SendError;
+      let b: SendError;
+      try {
+        const full = firstValueFrom(conn.readyToSend$.pipe(filter((r) => !r)));
+        const first = conn.send(big).catch((e: unknown) => e);
+        const queued = conn.send('after').catch((e: unknown) => e);
+        await full;
+        jest.advanceTimersByTime(1000);
+        [a, b] = (await Promise.all([first, queued])) as SendError[];
+      } finally {
+        jest.useRealTimers();
+      }
       expect(a.code).toBe('ERR_TIMEOUT');
       expect(a.message).toBe(
         `send on connection ${conn.id} made no progress for 1 s; it may still be delivered if the client reads again`,
@@ -327,7 +356,11 @@ describe('Connection', () => {
 
   describe('disconnect', () => {
     it('waits for the close response when waitForCloseResponse is true', async () => {
-      const { raw, conn } = await rawConnected({ waitForCloseResponse: true });
+      // A long closeTimeout: the client's close frame may be read late on a loaded machine.
+      const { raw, conn } = await rawConnected({
+        waitForCloseResponse: true,
+        closeTimeout: 60_000,
+      });
       const closed = conn.disconnect(4100, 'later');
       expect(conn.state).toBe('CLOSING');
       expect(await raw.nextFrame()).toEqual({

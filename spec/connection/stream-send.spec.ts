@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { firstValueFrom, lastValueFrom, of, Subject, toArray } from 'rxjs';
+import type WebSocket from 'ws';
 import type { Connection, SendError, SendProgress, ServerOptions } from '../../src';
 import { frame, Op } from '../helpers/frames';
 import { rawConnection } from '../helpers/raw-connection';
@@ -16,10 +17,24 @@ const dir = mkdtempSync(join(tmpdir(), 'rxws-send-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function withWs(options: ServerOptions = {}) {
-  const { server, url } = await startServer({ closeTimeout: 200, ...options });
+  // A long closeTimeout: a close waits for the message or stream in flight to go out first, and
+  // the client may read it slowly on a loaded machine (cleanup terminates the client anyway).
+  const { server, url } = await startServer({ closeTimeout: 60_000, ...options });
   const opened = firstValueFrom(server.connections$);
   const client = await openClient(url);
   return { conn: await opened, client };
+}
+
+/**
+ * A ping from the client and the server's pong: the server has handled its I/O up to the ping,
+ * and what it wrote before the pong has reached the client. Resolves early if the client closes.
+ */
+function pingPong(client: WebSocket): Promise<void> {
+  return new Promise((resolve) => {
+    client.once('pong', () => resolve());
+    client.once('close', () => resolve());
+    client.ping();
+  });
 }
 
 describe('maxFrameSize', () => {
@@ -43,9 +58,6 @@ describe('maxFrameSize', () => {
     const SIZE = 32 * 1024 * 1024;
     const sent = conn.send(Buffer.alloc(SIZE, 1));
     const after = conn.send('after');
-    // The socket's buffer is full: most of the message waits in rxws, not in the socket.
-    await new Promise((r) => setTimeout(r, 100));
-    expect(conn.bufferedAmount).toBeLessThan(SIZE / 4);
     // Wait until the server has read the ping (not a fixed time: under load it may take long).
     const pinged = new Promise<void>((r) =>
       (conn as unknown as { ws: { once(e: string, f: () => void): void } }).ws.once('ping', () =>
@@ -54,6 +66,9 @@ describe('maxFrameSize', () => {
     );
     client.write(frame(Op.PING, 'hi'));
     await pinged;
+    // The server has written what it could since the send: most of the message waits in rxws,
+    // not in the socket.
+    expect(conn.bufferedAmount).toBeLessThan(SIZE / 4);
     client.socket.resume();
     const frames = [];
     for (;;) {
@@ -110,7 +125,8 @@ describe('sendStream', () => {
     const done = lastValueFrom(conn.sendStream(source, { format: 'text' }));
     source.next('part 1, ');
     const disconnected = conn.disconnect(1000, 'bye');
-    await new Promise((r) => setTimeout(r, 50));
+    // A close frame sent early would reach the client before the pong.
+    await pingPong(client);
     expect(conn.state).toBe('CLOSING');
     source.next('part 2');
     source.complete();
@@ -176,16 +192,22 @@ describe('sendStream', () => {
   it('queues other sends behind a streamed send, in order', async () => {
     const { conn, client } = await withWs();
     const received: string[] = [];
-    client.on('message', (d: Buffer) => received.push(d.toString()));
+    const three = new Promise<void>((resolve) => {
+      client.on('message', (d: Buffer) => {
+        if (received.push(d.toString()) === 3) resolve();
+      });
+      client.once('close', () => resolve());
+    });
     const source = new Subject<string>();
     conn.sendStream(source, { format: 'text' }).subscribe();
     source.next('stream-1 ');
     void conn.send('after');
     conn.sink.next('after-sink');
-    await new Promise((r) => setTimeout(r, 20));
+    // A send that overtook the stream would reach the client before the pong.
+    await pingPong(client);
     source.next('stream-2');
     source.complete();
-    await new Promise((r) => setTimeout(r, 50));
+    await three;
     expect(received).toEqual(['stream-1 stream-2', 'after', 'after-sink']);
   });
 

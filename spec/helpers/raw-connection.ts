@@ -4,8 +4,8 @@ import { RawClient } from './raw';
 import { startServer } from './server';
 
 /**
- * A server (closeTimeout 200 ms, so cleanup does not wait for a raw client that never answers a
- * close) with one raw client connected; the server's errors are collected.
+ * A server (closeTimeout 200 ms, so a close the server starts does not wait long for a raw
+ * client that never answers it) with one raw client connected; the server's errors are collected.
  */
 export async function rawConnection(
   options: ServerOptions = {},

@@ -1,16 +1,31 @@
 import { connect, type Socket } from 'node:net';
 import { parseFrames, type ParsedFrame } from './frames';
 
+/** Sockets opened by `tcpConnect()` and not closed yet. */
+const sockets = new Set<Socket>();
+
 /** Opens a TCP connection; resolves once connected. */
 export function tcpConnect(port: number, host = '127.0.0.1'): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ port, host });
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     socket.once('connect', () => {
       socket.off('error', reject);
       resolve(socket);
     });
     socket.once('error', reject);
   });
+}
+
+/**
+ * Destroys every socket `tcpConnect()` opened that is still open (the cleanup after each test):
+ * a raw client never answers the server's close frame, so a server shut down while one is
+ * connected would wait its whole closeTimeout for it.
+ */
+export function destroyTcpSockets(): void {
+  for (const socket of sockets) socket.destroy();
+  sockets.clear();
 }
 
 /** What a raw HTTP exchange produced: everything the server wrote until it closed. */

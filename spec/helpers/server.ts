@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import { createServer, type RxwsServer, type ServerOptions } from '../../src';
+import { destroyTcpSockets } from './raw';
 
 const running = new Set<RxwsServer>();
 const clients = new Set<WebSocket>();
@@ -46,10 +47,11 @@ export function clientClosed(ws: WebSocket): Promise<{ code: number; reason: str
   });
 }
 
-/** Shuts down every server and client a test opened. */
+/** Shuts down every server and client (`ws` and raw) a test opened. */
 export async function cleanup(): Promise<void> {
   for (const ws of clients) ws.terminate();
   clients.clear();
+  destroyTcpSockets();
   await Promise.all([...running].map((s) => s.shutdown({ code: 1001 })));
   running.clear();
 }

@@ -135,8 +135,19 @@ describe('flowControl (a client that sends faster than the consumer handles)', (
       .subscribe((n) => handled.push(n));
     const chunk = Buffer.alloc(64 * 1024);
     const count = 1024; // 64 MiB
+    // Checked as a message arrives, once 4 have been handled (400 ms of work): by then the server
+    // could have read far more, had pausing not held it back. Not at a fixed time: a resume (in a
+    // timer, as a message is done) may have come just before; none comes during a delivery.
+    const settled = new Promise<void>((resolve) => {
+      const watch = conn.messages$.subscribe(() => {
+        if ((handled.length >= 4 && conn.paused) || conn.stats.messagesIn >= count / 4) {
+          watch.unsubscribe();
+          resolve();
+        }
+      });
+    });
     for (let i = 0; i < count; i++) client.send(chunk);
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    await settled;
 
     expect(conn.paused).toBe(true);
     expect(conn.stats.timesPaused).toBeGreaterThanOrEqual(1);
