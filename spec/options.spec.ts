@@ -96,6 +96,13 @@ describe('resolveOptions', () => {
     ]);
   });
 
+  it('takes host names in allowedClients', () => {
+    expect(resolveOptions({ allowedClients: 'localhost, 10.0.0.0/8' }).allowedClients).toEqual([
+      'localhost',
+      '10.0.0.0/8',
+    ]);
+  });
+
   it('fills a partial maxQueue from the defaults', () => {
     expect(resolveOptions({ maxQueue: { messages: 5 } }).maxQueue).toEqual({
       bytes: 8388608,
@@ -278,6 +285,21 @@ describe('resolveOptions', () => {
       'idleTimeout',
       { idleTimeout: -1 },
       '"idleTimeout" must be a non-negative integer number of milliseconds, got -1',
+    ],
+    [
+      'allowedClientsRefresh',
+      { allowedClientsRefresh: -1 },
+      '"allowedClientsRefresh" must be a non-negative integer number of milliseconds, got -1',
+    ],
+    [
+      'perAddressExempt',
+      { perAddressExempt: ['proxy.internal'] },
+      '"perAddressExempt" entry "proxy.internal" is not an IP address, wildcard or CIDR block',
+    ],
+    [
+      'allowedClients',
+      { allowedClients: ['not a host'] },
+      '"allowedClients" entry "not a host" is not an IP address, wildcard, CIDR block or host name',
     ],
     ['maxConection', { maxConection: 5 }, 'unknown option "maxConection"'],
   ];

@@ -25,6 +25,8 @@ export type {
 export { CloseCode, isValidCloseCode } from './protocol/close-codes';
 export type { OverflowPolicy, QueueLimit } from './util/hold-queue';
 export { allowedClients } from './operators/allowed-clients';
+export type { AllowedClientsOptions } from './operators/allowed-clients';
+export type { HostLookup } from './transport/host-lookup';
 export type { RefusableRequest } from './transport/allow-list';
 export type { ConnectionRequest, ConnectionRequestInfo } from './transport/connection-request';
 export type {

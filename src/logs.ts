@@ -76,6 +76,18 @@ export type LogEntry =
   | (LogBase & { readonly type: 'shutdown'; readonly code: number; readonly reason: string })
   /** An option Node cannot apply (verbose). */
   | (LogBase & { readonly type: 'option-ignored' })
+  /**
+   * A host name of `allowedClients` was looked up (as the server starts listening, then every
+   * `allowedClientsRefresh` ms): the addresses it allows changed (verbose), or the lookup failed
+   * (info, with `code`, such as `'ENOTFOUND'`). `addresses` are those it allows now: after a
+   * failure, those of the last lookup that answered (empty: it allows nobody).
+   */
+  | (LogBase & {
+      readonly type: 'allow-list';
+      readonly host: string;
+      readonly addresses: readonly string[];
+      readonly code?: string;
+    })
   /** Details for debugging (debug). */
   | (LogBase & { readonly type: 'debug' });
 

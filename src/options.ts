@@ -6,8 +6,9 @@ import type { HookResult } from './hooks';
 import type { LogLevel } from './logs';
 import { isValidCloseCode, utf8Length, MAX_CLOSE_REASON_BYTES } from './protocol/close-codes';
 import { PRIVATE_RANGES } from './transport/address-slots';
-import { compileAllowList, splitList } from './transport/allow-list';
+import { AllowList, compileAllowList, splitList } from './transport/allow-list';
 import type { ConnectionRequestInfo } from './transport/connection-request';
+import { DEFAULT_HOST_REFRESH } from './transport/host-lookup';
 import {
   checkQueueLimit,
   isOverflowPolicy,
@@ -96,16 +97,19 @@ const countOrInfinity = (v: unknown, name: string): number => {
   }
   return v as number;
 };
-/** A list of addresses in allow-list syntax, each entry checked. */
-const addressList = (v: unknown, name: string): readonly string[] => {
-  const list = stringList(v, name);
-  try {
-    compileAllowList(list);
-  } catch (err) {
-    throw new InvalidOptionError(name, `"${name}" entry ${(err as Error).message}`);
-  }
-  return list;
-};
+/** A list of addresses in allow-list syntax, each entry checked; host names too with `hostNames`. */
+const addressList =
+  (hostNames: boolean) =>
+  (v: unknown, name: string): readonly string[] => {
+    const list = stringList(v, name);
+    try {
+      if (hostNames) AllowList.compile(list);
+      else compileAllowList(list);
+    } catch (err) {
+      throw new InvalidOptionError(name, `"${name}" entry ${(err as Error).message}`);
+    }
+    return list;
+  };
 
 /**
  * Every option of `createServer()`, in one table: its doc comment (which states its default),
@@ -256,12 +260,26 @@ const OPTIONS = {
    */
   perAddressExempt: option<string | readonly string[], readonly string[]>(
     PRIVATE_RANGES,
-    addressList,
+    addressList(false),
   ),
-  /** Allow-list of client addresses (AllowedClients); see `allowedClients()`. Default `[]`: everyone. */
+  /**
+   * Allow-list of clients (AllowedClients): IP addresses, `*` wildcard octets, CIDR blocks and
+   * host names, as an array or a comma-separated string; see `allowedClients()`. Host names are
+   * looked up (all their addresses) when the server starts listening, before it accepts, then
+   * every `allowedClientsRefresh` ms. Default `[]`: everyone.
+   */
   allowedClients: option<string | readonly string[], readonly string[]>(
     Object.freeze([]),
-    addressList,
+    addressList(true),
+  ),
+  /**
+   * Ms between two lookups of the host names in `allowedClients` while the server listens; a
+   * failed lookup is logged (`type: 'allow-list'`) and keeps the addresses of the last one that
+   * answered. Default 60000; 0: looked up only when the server starts listening.
+   */
+  allowedClientsRefresh: option<number>(
+    DEFAULT_HOST_REFRESH,
+    integer(0, MAX_TIMER_MS, 'a non-negative integer number of milliseconds'),
   ),
   /** Decides on each TCP connection request after the allow-list and the limit. Default: accept. */
   onConnectionRequest: derived<

@@ -136,7 +136,9 @@ export class RxwsServer {
 
   /**
    * Starts accepting connections. Resolves with the address, whose `port` is the real one when
-   * `port` was 0. Calling it while listening resolves the same address.
+   * `port` was 0. Calling it while listening resolves the same address. When `allowedClients`
+   * has host names, they are looked up first (a failure is logged, not thrown), so the first
+   * client is checked against their addresses.
    * @returns rejects with `ListenError` (`ERR_ADDRESS_IN_USE`, `ERR_LISTEN`) when binding fails,
    *   and with `ERR_SHUTTING_DOWN` after `shutdown()`.
    */
@@ -145,7 +147,10 @@ export class RxwsServer {
       return rejected(new RxwsError('ERR_SHUTTING_DOWN', 'the server has been shut down'));
     }
     if (this.listenPromise) return this.listenPromise;
-    const promise = handled(this.listener.listen());
+    const resolving = this.chain.resolveHosts();
+    const promise = handled(
+      resolving ? resolving.then(() => this.listener.listen()) : this.listener.listen(),
+    );
     this.listenPromise = promise;
     promise.then(
       (address) => {
@@ -166,7 +171,9 @@ export class RxwsServer {
         }
       },
       () => {
-        if (this.listenPromise === promise) this.listenPromise = undefined;
+        if (this.listenPromise !== promise) return;
+        this.listenPromise = undefined;
+        this.chain.stopResolvingHosts();
       },
     );
     return promise;
@@ -180,6 +187,8 @@ export class RxwsServer {
     const listening = this.listenPromise;
     if (!listening) return;
     this.listenPromise = undefined;
+    // Also ends a first lookup still running, which listening waits for.
+    this.chain.stopResolvingHosts();
     try {
       await listening;
     } catch {

@@ -193,7 +193,7 @@ export const IPWORKS_MEMBERS: readonly IPWorksMember[] = Object.freeze([
   }),
   member('config', 'AllowedClients', {
     option: 'allowedClients',
-    note: 'comma-separated in both; each entry is checked as option `allowedClients` checks it (IPv4 with `*` octets, IPv6, CIDR blocks)',
+    note: 'comma-separated in both; each entry is checked as option `allowedClients` checks it (IPv4 with `*` octets, IPv6, CIDR blocks, host names looked up at `listen()` and every `allowedClientsRefresh` ms)',
   }),
   member('config', 'BindExclusively', {
     option: 'exclusive',

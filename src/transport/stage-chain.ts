@@ -1,13 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { Subject } from 'rxjs';
+import { Subject, type Subscription } from 'rxjs';
 import { ConnectionRefusedError, describeError, type HookError } from '../errors';
 import type { HookResult } from '../hooks';
 import { refusalEntry, type Logger } from '../logs';
 import { displayAddress } from './address';
 import { AddressSlots, type PerAddressLimits } from './address-slots';
+import { AllowList, allowListCheck } from './allow-list';
 import { admission, admissionCheck, type AdmissionConfig } from './admission';
 import type { ConnectionRequestInfo } from './connection-request';
+import { hostLookupEntry, hostLookups, type HostLookupOptions } from './host-lookup';
 import { SocketRequest, type LocalEnd, type RequestOutcome } from './socket-request';
 
 /** Where a socket is on the accept path: its peer, read once, and its handshake timer. */
@@ -32,6 +34,13 @@ export interface StageChainConfig extends PerAddressLimits {
   readonly tcpNoDelay: boolean;
   readonly keepAlive: false | { readonly time: number };
   readonly allowedClients: readonly string[];
+  /** Ms between two lookups of the host names in `allowedClients`; 0: only at `resolveHosts()`. */
+  readonly allowedClientsRefresh: number;
+  /**
+   * How host names are looked up and the refresh is timed; specs give theirs. Default: Node's
+   * `dns.lookup()` and unref'd timers.
+   */
+  readonly hostLookup?: Pick<HostLookupOptions, 'lookup' | 'scheduler'>;
   readonly maxConnections: number;
   readonly onConnectionRequest:
     ((request: ConnectionRequestInfo) => HookResult<boolean>) | undefined;
@@ -78,6 +87,12 @@ export class StageChain {
   private closingFlag = false;
   /** Connection slots held per client address (fair admission). */
   private readonly slots: AddressSlots;
+  /** `allowedClients`, with the addresses its host names resolve to now. */
+  private readonly allowList: AllowList;
+  /** The allow-list check of the connection stage (the one `allowedClients()` applies). */
+  private readonly allowed: (request: SocketRequest) => boolean;
+  /** The lookups of the allow-list's host names, while the server listens. */
+  private hostLookups: Subscription | undefined;
   /** The local end of every accepted socket, when the server listens on one address. */
   localEnd: LocalEnd | undefined = undefined;
   /** The upgrade stage; set by the server, which wires the stages. */
@@ -85,8 +100,12 @@ export class StageChain {
 
   constructor(private readonly config: StageChainConfig) {
     const slots = (this.slots = new AddressSlots(config));
+    this.allowList = AllowList.compile(config.allowedClients);
+    this.allowed = allowListCheck<SocketRequest>(this.allowList);
     const admissionConfig: AdmissionConfig = {
-      allowedClients: config.allowedClients,
+      // The chain applies the allow-list itself, first (see accept()): against the addresses
+      // its host names resolve to at the time, which a list of strings cannot carry.
+      allowedClients: [],
       maxConnections: config.maxConnections,
       // Sockets in the chain and open connections: a connection leaves the count after its
       // socket has closed.
@@ -144,8 +163,41 @@ export class StageChain {
     socket.on('close', this.untrack);
     socket.setNoDelay(this.config.tcpNoDelay);
     if (this.config.keepAlive) socket.setKeepAlive(true, this.config.keepAlive.time);
+    if (!this.allowed(request)) return;
     if (this.requests) this.requests.next(request);
     else if (this.admitAtOnce(request)) request.proceed();
+  }
+
+  /**
+   * Starts keeping the host names of `allowedClients` resolved (as the server starts listening):
+   * looks each one up now, then every `allowedClientsRefresh` ms, logging each failure (the last
+   * addresses found stay in force) and each change.
+   * @returns resolves once every host name has answered or failed (or `stopResolvingHosts()`
+   *   was called); undefined when there is no host name or they are being resolved already.
+   */
+  resolveHosts(): Promise<void> | undefined {
+    if (this.allowList.hosts.length === 0 || this.hostLookups) return undefined;
+    return new Promise<void>((resolve) => {
+      const logger = this.config.logger;
+      const lookups = hostLookups(this.allowList, {
+        ...this.config.hostLookup,
+        refresh: this.config.allowedClientsRefresh,
+      }).subscribe((results) => {
+        for (const result of results) {
+          const entry = hostLookupEntry(result);
+          if (entry) logger.log(entry);
+        }
+        resolve();
+      });
+      lookups.add(resolve);
+      this.hostLookups = lookups;
+    });
+  }
+
+  /** Stops the lookups of `resolveHosts()` and clears their timer; the addresses found stay. */
+  stopResolvingHosts(): void {
+    this.hostLookups?.unsubscribe();
+    this.hostLookups = undefined;
   }
 
   /** `handshake` and `open`: an upgrade request of a socket that passed the connection stage. */
