@@ -5,12 +5,18 @@
 #
 #   peer                 used by                         Debian package
 #   python3 websockets   spec/interop (independent peer)  python3-websockets
+#   openssl              spec/helpers/certs.ts (test      openssl
+#                        certificates, made at test time)
 set -euo pipefail
 
 missing=()
 
 if ! /usr/bin/python3 -c 'import websockets' >/dev/null 2>&1; then
   missing+=(python3-websockets)
+fi
+
+if ! command -v openssl >/dev/null 2>&1; then
+  missing+=(openssl)
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then

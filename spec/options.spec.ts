@@ -1,3 +1,4 @@
+import { testCerts } from './helpers/certs';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { join } from 'node:path';
@@ -301,6 +302,16 @@ describe('resolveOptions', () => {
       { allowedClients: ['not a host'] },
       '"allowedClients" entry "not a host" is not an IP address, wildcard, CIDR block or host name',
     ],
+    [
+      'tls',
+      { tls: 'cert.pem' },
+      '"tls" must be an object ({ cert, key } or { pfx }, ...), got "cert.pem"',
+    ],
+    [
+      'onClientCertificate',
+      { onClientCertificate: () => true },
+      '"onClientCertificate" needs "tls" with requestClientCert: true',
+    ],
     ['maxConection', { maxConection: 5 }, 'unknown option "maxConection"'],
   ];
 
@@ -325,6 +336,25 @@ describe('resolveOptions', () => {
   it('accepts an http.Server for "server"', () => {
     const http = createHttpServer();
     expect(resolveOptions({ server: http, path: '/ws' }).server).toBe(http);
+  });
+
+  it('refuses "tls" together with "server": that server is given the certificates', () => {
+    const certs = testCerts();
+    try {
+      expect(() =>
+        resolveOptions({
+          server: createHttpServer(),
+          tls: { cert: certs.serverCert, key: certs.serverKey },
+        }),
+      ).toThrow(
+        new InvalidOptionError(
+          'tls',
+          '"tls" cannot be combined with "server": give that https.Server the certificates',
+        ),
+      );
+    } finally {
+      certs.remove();
+    }
   });
 });
 
@@ -354,6 +384,8 @@ describe('the options table', () => {
               'disconnectStatusCode',
               'server',
               'path',
+              'tls',
+              'onClientCertificate',
             ].includes(n),
         )
         .sort(),

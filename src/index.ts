@@ -64,3 +64,5 @@ export type {
   IPWorksConfig,
   IPWorksValue,
 } from './migrate/ipworks-config';
+export type { PemSource, TlsCertificate, TlsOptions, TlsVersion } from './transport/tls-options';
+export type { ClientCertificateInfo, PeerCertificate, TlsFacts } from './tls-facts';

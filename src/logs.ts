@@ -4,7 +4,7 @@ import { Subject, type Observable } from 'rxjs';
 export type LogLevel = 0 | 1 | 2 | 3;
 
 /** Where on the accept path a request was refused or rejected. */
-export type RefusalStage = 'connection' | 'handshake' | 'open';
+export type RefusalStage = 'connection' | 'tls' | 'handshake' | 'open';
 
 /** What every log entry has. */
 interface LogBase {
@@ -88,6 +88,27 @@ export type LogEntry =
       readonly addresses: readonly string[];
       readonly code?: string;
     })
+  /**
+   * TLS progress (IPWorks' SSLStatus): a handshake starts (debug), or it is done and the client
+   * accepted (verbose), with what was negotiated. A failed handshake or a rejected client
+   * certificate is a `refused` entry with stage `'tls'`.
+   */
+  | (LogBase &
+      Peer &
+      (
+        | { readonly type: 'tls'; readonly event: 'handshake-start' }
+        | {
+            readonly type: 'tls';
+            readonly event: 'secure';
+            readonly protocol: string;
+            /** IANA's name of the cipher suite. */
+            readonly cipher: string;
+            readonly resumed: boolean;
+            readonly servername: string | undefined;
+            /** The client certificate's verdict, when one was asked for. */
+            readonly verdict: string | undefined;
+          }
+      ))
   /** Details for debugging (debug). */
   | (LogBase & { readonly type: 'debug' });
 

@@ -9,6 +9,8 @@ import { PRIVATE_RANGES } from './transport/address-slots';
 import { AllowList, compileAllowList, splitList } from './transport/allow-list';
 import type { ConnectionRequestInfo } from './transport/connection-request';
 import { DEFAULT_HOST_REFRESH } from './transport/host-lookup';
+import { resolveTls, type ResolvedTls, type TlsOptions } from './transport/tls-options';
+import type { ClientCertificateInfo } from './transport/tls-stage';
 import {
   checkQueueLimit,
   isOverflowPolicy,
@@ -397,6 +399,23 @@ const OPTIONS = {
       invalidOption(name, 'a string starting with "/"', v);
     return v;
   }),
+  /**
+   * Serves `wss://` (IPWorks' UseSSL): a certificate and key (or a PFX bundle), client
+   * certificates, versions, ciphers, SNI...; see `TlsOptions`. Files are read and checked at
+   * `createServer()`. Not with `server` (give that `https.Server` the certificates). Default:
+   * none (plain `ws://`).
+   */
+  tls: derived<TlsOptions, ResolvedTls | undefined>(none, (v, name) => resolveTls(v, name)),
+  /**
+   * Decides on a client's certificate once the TLS handshake is done (IPWorks'
+   * SSLClientAuthentication), with `tls.requestClientCert`: gets the certificate, the chain's
+   * verdict and a recommendation, and answers a boolean (or a Promise/Observable of one) that
+   * overrides the verdict both ways. Default: accept when the verdict is `'OK'`.
+   */
+  onClientCertificate: derived<
+    (info: ClientCertificateInfo) => HookResult<boolean>,
+    ((info: ClientCertificateInfo) => HookResult<boolean>) | undefined
+  >(none, func()),
 };
 
 type Table = typeof OPTIONS;
@@ -450,6 +469,22 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     if (given[name] === undefined && !o.fixed) {
       resolved[name] = (o.default as (r: Record<string, unknown>) => unknown)(resolved);
     }
+  }
+  // Options that only make sense together, or not at all together.
+  if (resolved.tls !== undefined && resolved.server !== undefined) {
+    throw new InvalidOptionError(
+      'tls',
+      '"tls" cannot be combined with "server": give that https.Server the certificates',
+    );
+  }
+  if (
+    resolved.onClientCertificate !== undefined &&
+    !(resolved.tls as ResolvedTls | undefined)?.requestClientCert
+  ) {
+    throw new InvalidOptionError(
+      'onClientCertificate',
+      '"onClientCertificate" needs "tls" with requestClientCert: true',
+    );
   }
   return Object.freeze(resolved) as ResolvedOptions;
 }

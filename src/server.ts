@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import type { WebSocket } from 'ws';
-import { RxwsError, show } from './errors';
+import { InvalidArgumentError, RxwsError, show } from './errors';
 import type { CloseInfo } from './connection/close';
 import { Connection, type Disconnection } from './connection/connection';
 import type { ConnectionContext } from './connection/context';
@@ -20,6 +20,7 @@ import { resolveOptions, type ResolvedOptions, type ServerOptions } from './opti
 import { Listener, type ListenAddress } from './transport/listener';
 import { localEndOf } from './transport/socket-request';
 import { StageChain } from './transport/stage-chain';
+import { resolveTls, type TlsOptions } from './transport/tls-options';
 
 /** Options of `shutdown()`. */
 export interface ShutdownOptions {
@@ -132,6 +133,28 @@ export class RxwsServer {
   /** Whether the server accepts connections now. */
   get listening(): boolean {
     return this.listeningSubject.value;
+  }
+
+  /**
+   * Replaces the certificates, CAs, CRLs and other TLS settings of a `wss://` server while it
+   * runs: handshakes that start afterwards use the new ones; open connections and handshakes
+   * under way keep theirs, and nothing is dropped. Files are read now.
+   * @throws {InvalidArgumentError} on a server made without `tls`, or to change
+   *   `requestClientCert` (fixed when the server is made).
+   * @throws {InvalidOptionError} for a wrong field, as `createServer()` would (named `tls.*`).
+   */
+  setTls(tls: TlsOptions): void {
+    const current = this.options.tls;
+    if (!current) {
+      throw new InvalidArgumentError('setTls() needs a server made with the "tls" option');
+    }
+    const next = resolveTls(tls);
+    if (next.requestClientCert !== current.requestClientCert) {
+      throw new InvalidArgumentError(
+        'setTls() cannot change requestClientCert: it is fixed when the server is made',
+      );
+    }
+    this.chain.replaceTls(next);
   }
 
   /**

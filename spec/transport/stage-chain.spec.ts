@@ -36,6 +36,8 @@ function chainWith(
   logger.logs$.subscribe((entry) => logs.push(entry));
   return new StageChain({
     logger,
+    tls: undefined,
+    onClientCertificate: undefined,
     handshakeTimeout: 2 ** 31 - 1,
     tcpNoDelay: true,
     keepAlive: false,

@@ -36,6 +36,7 @@ import type {
   StreamSource,
 } from './transfer-types';
 import type { ConnectionRequestDetails, ConnectionStats } from './types';
+import type { TlsFacts } from '../tls-facts';
 import { toConnectionError } from './ws-errors';
 
 export type { ConnectionEndpoints, ConnectionRequestDetails, ConnectionStats } from './types';
@@ -65,6 +66,13 @@ export class Connection {
   readonly localPort: number;
   /** The HTTP request that opened the connection. */
   readonly request: ConnectionRequestDetails;
+  /**
+   * On a `wss://` server, what the TLS handshake negotiated: protocol, cipher, resumption, the
+   * client's certificate and its verdict (IPWorks' SSLNegotiated*); undefined on `ws://`.
+   */
+  get tls(): TlsFacts | undefined {
+    return this.request.tls;
+  }
   /** The negotiated subprotocol, or `''`. */
   readonly protocol: string;
 

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { TlsFacts } from '../tls-facts';
 
 /**
  * A WebSocket open request (the HTTP upgrade), as `onOpenRequest` sees it (IPWorks'
@@ -20,6 +21,11 @@ export interface OpenRequest {
   /** The client's address; IPv4-mapped IPv6 shown as IPv4. */
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /**
+   * On a `wss://` server, what the TLS handshake negotiated and the client's certificate
+   * (IPWorks' SSLNegotiated* and SSLClientAuthentication facts); undefined on `ws://`.
+   */
+  readonly tls: TlsFacts | undefined;
 }
 
 /** Accepts the open request, optionally choosing the subprotocol and adding response headers. */

@@ -1,3 +1,4 @@
+import type { TlsFacts } from '../tls-facts';
 import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { defaultIfEmpty, type Subscription } from 'rxjs';
@@ -68,7 +69,11 @@ export class Handshake {
     req: IncomingMessage,
     socket: Socket,
     head: Buffer,
-    peer: { readonly remoteAddress: string; readonly remotePort: number },
+    peer: {
+      readonly remoteAddress: string;
+      readonly remotePort: number;
+      readonly tls?: TlsFacts;
+    },
   ): void {
     const logger = this.config.logger;
     const { remoteAddress, remotePort } = peer;
@@ -100,6 +105,7 @@ export class Handshake {
       extensions: check.extensions,
       remoteAddress,
       remotePort,
+      tls: peer.tls,
     };
     if (logger.enabled(2)) {
       logger.log({

@@ -119,9 +119,9 @@ export class Listener {
       };
       server.once('error', onError);
       server.on('connection', (socket: Socket) => {
-        this.chain.accept(socket, () => {
-          this.httpServer.emit('connection', socket);
-          socket.resume();
+        this.chain.accept(socket, (stream) => {
+          this.httpServer.emit('connection', stream);
+          stream.resume();
         });
       });
       server.listen(

@@ -11,12 +11,16 @@ import { admission, admissionCheck, type AdmissionConfig } from './admission';
 import type { ConnectionRequestInfo } from './connection-request';
 import { hostLookupEntry, hostLookups, type HostLookupOptions } from './host-lookup';
 import { SocketRequest, type LocalEnd, type RequestOutcome } from './socket-request';
+import type { ResolvedTls } from './tls-options';
+import { TlsStage, type ClientCertificateInfo, type TlsFacts } from './tls-stage';
 
 /** Where a socket is on the accept path: its peer, read once, and its handshake timer. */
 export interface Peer {
   /** The client's address; IPv4-mapped IPv6 shown as IPv4. */
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** What the TLS stage negotiated, on a `wss://` server. */
+  readonly tls?: TlsFacts;
 }
 
 /** The HTTP upgrade stage as the chain sees it (`handshake/`: validation, then `onOpenRequest`). */
@@ -30,6 +34,9 @@ export interface UpgradeStage {
 /** What the chain is made from. */
 export interface StageChainConfig extends PerAddressLimits {
   readonly logger: Logger;
+  /** The `tls` option: with it, a TLS stage runs between the connection stage and HTTP. */
+  readonly tls: ResolvedTls | undefined;
+  readonly onClientCertificate: ((info: ClientCertificateInfo) => HookResult<boolean>) | undefined;
   readonly handshakeTimeout: number;
   readonly tcpNoDelay: boolean;
   readonly keepAlive: false | { readonly time: number };
@@ -50,6 +57,7 @@ export interface StageChainConfig extends PerAddressLimits {
 }
 
 interface Pending extends Peer {
+  tls?: TlsFacts;
   readonly timer: NodeJS.Timeout;
   /** Where the socket counts in the per-address limits (undefined: not counted). */
   readonly slotKey: string | undefined;
@@ -63,7 +71,8 @@ interface Pending extends Peer {
  *  accept       a TCP socket (bind mode), or an attached server's upgrade (attach mode)
  *  connection   allow-list, maxConnections, per-address limits,    refused: destroyed, no byte written
  *               onConnectionRequest
- *  [tls]        the TLS handshake (to come)
+ *  tls          the TLS handshake (with the `tls` option), then    refused: destroyed (alert from OpenSSL)
+ *               onClientCertificate
  *  handshake    the HTTP request: path, method, headers            rejected: HTTP 4xx
  *  open         onOpenRequest                                      rejected: the status it gives
  *  opened       ws completes the handshake; the server makes the Connection
@@ -95,11 +104,22 @@ export class StageChain {
   private hostLookups: Subscription | undefined;
   /** The local end of every accepted socket, when the server listens on one address. */
   localEnd: LocalEnd | undefined = undefined;
+  /** The TLS stage, on a `wss://` server. */
+  private readonly tlsStage: TlsStage | undefined;
+  /** Each TLS socket in the chain, to the TCP socket it runs on (the key of `pending`). */
+  private readonly tcpOf = new WeakMap<Socket, Socket>();
   /** The upgrade stage; set by the server, which wires the stages. */
   upgrade: UpgradeStage | undefined = undefined;
 
   constructor(private readonly config: StageChainConfig) {
     const slots = (this.slots = new AddressSlots(config));
+    this.tlsStage = config.tls
+      ? new TlsStage(config.tls, {
+          logger: config.logger,
+          onClientCertificate: config.onClientCertificate,
+          onHookError: config.onHookError,
+        })
+      : undefined;
     this.allowList = AllowList.compile(config.allowedClients);
     this.allowed = allowListCheck<SocketRequest>(this.allowList);
     const admissionConfig: AdmissionConfig = {
@@ -143,15 +163,17 @@ export class StageChain {
 
   /**
    * `accept`, then the connection stage: tracks the socket under the handshake timeout, then
-   * decides on it; `next` carries an accepted socket on (to HTTP, or to its upgrade).
+   * decides on it; `next` carries an accepted socket on (to HTTP, or to its upgrade), after the
+   * TLS stage on a `wss://` server, as the TLS socket.
    */
-  accept(socket: Socket, next: () => void): void {
+  accept(socket: Socket, next: (stream: Socket) => void): void {
     socket.on('error', this.onSocketError);
     if (this.closingFlag) {
       socket.destroy();
       return;
     }
-    const request = new SocketRequest(socket, this.outcome, next);
+    const onward = this.tlsStage ? () => this.secure(socket, next) : () => next(socket);
+    const request = new SocketRequest(socket, this.outcome, onward);
     const slotKey = this.slots.keyOf(request.remoteAddress);
     this.slots.entered(slotKey);
     this.pending.set(socket, {
@@ -200,6 +222,40 @@ export class StageChain {
     this.hostLookups = undefined;
   }
 
+  /** New certificates, CAs or CRLs for the TLS handshakes that start from now on. */
+  replaceTls(tls: ResolvedTls): void {
+    this.tlsStage!.replace(tls);
+  }
+
+  /**
+   * `tls`: the TLS handshake of a socket that passed the connection stage, under the same
+   * handshake timer; the TLS socket then stands for it on the rest of the path.
+   */
+  private secure(socket: Socket, next: (stream: Socket) => void): void {
+    const entry = this.pending.get(socket);
+    if (!entry || this.closingFlag) {
+      socket.destroy();
+      return;
+    }
+    this.tlsStage!.start(socket, entry, {
+      secure: (tlsSocket, facts) => {
+        if (this.closingFlag) {
+          tlsSocket.destroy();
+          return;
+        }
+        entry.tls = facts;
+        this.tcpOf.set(tlsSocket, socket);
+        tlsSocket.on('error', this.onSocketError);
+        next(tlsSocket);
+      },
+      refused: (code, reason) => {
+        this.config.logger.log(
+          refusalEntry('tls', code, reason, entry.remoteAddress, entry.remotePort),
+        );
+      },
+    });
+  }
+
   /** `handshake` and `open`: an upgrade request of a socket that passed the connection stage. */
   handshake(req: IncomingMessage, socket: Socket, head: Buffer): void {
     this.upgrade!.handle(req, socket, head, this.peerOf(socket));
@@ -222,15 +278,16 @@ export class StageChain {
    * connection takes it over.
    */
   opened(socket: Socket): void {
-    const entry = this.pending.get(socket);
+    const tcp = this.tcpOf.get(socket) ?? socket;
+    const entry = this.pending.get(tcp);
     if (entry) {
       clearTimeout(entry.timer);
       this.slots.opened(entry.slotKey);
     }
-    this.pending.delete(socket);
-    socket.removeListener('close', this.untrack);
+    this.pending.delete(tcp);
+    tcp.removeListener('close', this.untrack);
     // ws turns Nagle off when it takes the socket; put back what the user asked for.
-    if (!this.config.tcpNoDelay) socket.setNoDelay(false);
+    if (!this.config.tcpNoDelay) tcp.setNoDelay(false);
   }
 
   /** An open connection from `remoteAddress` has closed: its slot is free. */
@@ -260,7 +317,7 @@ export class StageChain {
   /** The peer of a socket in the chain (read once, at accept), or of any other socket. */
   private peerOf(socket: Socket): Peer {
     return (
-      this.pending.get(socket) ?? {
+      this.pending.get(this.tcpOf.get(socket) ?? socket) ?? {
         remoteAddress: displayAddress(socket.remoteAddress ?? ''),
         remotePort: socket.remotePort ?? 0,
       }

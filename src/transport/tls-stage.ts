@@ -1,0 +1,228 @@
+import type { Socket } from 'node:net';
+import { X509Certificate } from 'node:crypto';
+import {
+  createServer as createTlsServer,
+  type Server as TlsServer,
+  type TLSSocket,
+} from 'node:tls';
+import { HookError, describeError } from '../errors';
+import { hookResult$, type HookResult } from '../hooks';
+import type { Logger } from '../logs';
+import type { ClientCertificateInfo, PeerCertificate, TlsFacts } from '../tls-facts';
+import { contextFor, type ResolvedTls } from './tls-options';
+
+export type { ClientCertificateInfo, TlsFacts };
+
+/** The peer of a socket in the chain. */
+interface TlsPeer {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
+/** What the TLS stage tells the chain about one socket. */
+export interface TlsOutcome {
+  /** The handshake is done and the client accepted: go on to HTTP with the TLS socket. */
+  secure(tlsSocket: TLSSocket, facts: TlsFacts): void;
+  /** The handshake failed or the client certificate was rejected: the socket is destroyed. */
+  refused(code: 'ERR_TLS' | 'ERR_CLIENT_CERT', reason: string): void;
+}
+
+export interface TlsStageConfig {
+  readonly logger: Logger;
+  readonly onClientCertificate: ((info: ClientCertificateInfo) => HookResult<boolean>) | undefined;
+  onHookError(error: HookError): void;
+}
+
+function peerCertificate(x: X509Certificate): PeerCertificate {
+  return {
+    pem: x.toString(),
+    subject: x.subject,
+    issuer: x.issuer,
+    serialNumber: x.serialNumber,
+    fingerprint256: x.fingerprint256,
+    validFrom: x.validFrom,
+    validTo: x.validTo,
+  };
+}
+
+/** Key bits of the bulk cipher, read from the suite's name (Node does not give them). */
+export function cipherBits(name: string): number | undefined {
+  if (/AES_?256|AES256|CHACHA20|CAMELLIA256|ARIA256/i.test(name)) return 256;
+  if (/AES_?128|AES128|CAMELLIA128|ARIA128/i.test(name)) return 128;
+  if (/3DES|DES-CBC3/i.test(name)) return 112;
+  return undefined;
+}
+
+/** OpenSSL's reason from a handshake error: `'unsupported protocol'`, `'no shared cipher'`... */
+export function opensslReason(err: Error): string {
+  const found = /:SSL routines:[^:]*:([^:]+):/.exec(err.message);
+  return found ? found[1] : err.message;
+}
+
+/**
+ * The TLS stage of the accept path (IPWorks' UseSSL): a socket that passed the connection stage
+ * is handed to a `tls.Server` that never listens (it only runs handshakes), so Node does what it
+ * does for `https`: certificates by SNI, session tickets, client-certificate verification
+ * against `ca` and `crl`. Then `onClientCertificate` decides, and the TLS socket goes on to HTTP.
+ *
+ * The chain's `handshakeTimeout` covers this stage (the `tls.Server`'s own timeout is off).
+ * `replace()` swaps certificates, CAs and CRLs for the handshakes that start afterwards.
+ */
+export class TlsStage {
+  private readonly server: TlsServer;
+  /** Sockets in their TLS handshake, by `address|port` of the TCP connection. */
+  private readonly waiting = new Map<
+    string,
+    { readonly peer: TlsPeer; readonly outcome: TlsOutcome }
+  >();
+
+  constructor(
+    private resolved: ResolvedTls,
+    private readonly config: TlsStageConfig,
+  ) {
+    this.server = createTlsServer({
+      ...resolved.contextOptions,
+      requestCert: resolved.requestClientCert,
+      // rxws decides (the verdict, then onClientCertificate): the handshake itself completes.
+      rejectUnauthorized: false,
+      handshakeTimeout: 0,
+      SNICallback: (servername, cb) => cb(null, contextFor(this.resolved, servername)),
+    });
+    this.server.on('secureConnection', (socket: TLSSocket) => this.onSecure(socket));
+    this.server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+      const entry = this.take(socket);
+      socket.destroy();
+      entry?.outcome.refused('ERR_TLS', `TLS handshake failed: ${opensslReason(err)}`);
+    });
+    this.server.on('keylog', (line: Buffer, socket: TLSSocket) => {
+      this.resolved.keylog?.(line, socket.remoteAddress ?? '');
+    });
+  }
+
+  /** Starts the handshake of a socket that passed the connection stage. */
+  start(socket: Socket, peer: TlsPeer, outcome: TlsOutcome): void {
+    const key = `${socket.remoteAddress}|${socket.remotePort}`;
+    this.waiting.set(key, { peer, outcome });
+    socket.once('close', () => this.waiting.delete(key));
+    const logger = this.config.logger;
+    if (logger.enabled(3)) {
+      logger.log({
+        level: 3,
+        type: 'tls',
+        event: 'handshake-start',
+        message: `TLS handshake with ${peer.remoteAddress}:${peer.remotePort}`,
+        remoteAddress: peer.remoteAddress,
+        remotePort: peer.remotePort,
+      });
+    }
+    this.server.emit('connection', socket);
+  }
+
+  /** New certificates, CAs, CRLs or settings for the handshakes that start from now on. */
+  replace(resolved: ResolvedTls): void {
+    this.server.setSecureContext(resolved.contextOptions);
+    this.resolved = resolved;
+  }
+
+  private take(socket: TLSSocket): { peer: TlsPeer; outcome: TlsOutcome } | undefined {
+    const key = `${socket.remoteAddress}|${socket.remotePort}`;
+    const entry = this.waiting.get(key);
+    this.waiting.delete(key);
+    return entry;
+  }
+
+  private onSecure(socket: TLSSocket): void {
+    const entry = this.take(socket);
+    if (!entry) {
+      socket.destroy();
+      return;
+    }
+    const cipher = socket.getCipher();
+    const servername = typeof socket.servername === 'string' ? socket.servername : undefined;
+    const x509 = this.resolved.requestClientCert ? socket.getPeerX509Certificate() : undefined;
+    const certificate = x509 ? peerCertificate(x509) : undefined;
+    const verdict = this.resolved.requestClientCert
+      ? socket.authorized
+        ? 'OK'
+        : certificate
+          ? String(socket.authorizationError ?? 'UNKNOWN')
+          : 'NO_CERTIFICATE'
+      : undefined;
+    const facts: TlsFacts = {
+      protocol: socket.getProtocol() ?? 'unknown',
+      cipher: { name: cipher.name, standardName: cipher.standardName, version: cipher.version },
+      cipherBits: cipherBits(cipher.standardName || cipher.name),
+      servername,
+      resumed: socket.isSessionReused(),
+      peerCertificate: certificate,
+      verdict,
+    };
+    const { peer, outcome } = entry;
+    const go = (accept: boolean): void => {
+      if (socket.destroyed) return;
+      if (!accept) {
+        socket.destroy();
+        outcome.refused('ERR_CLIENT_CERT', `client certificate rejected (${verdict})`);
+        return;
+      }
+      const logger = this.config.logger;
+      if (logger.enabled(2)) {
+        logger.log({
+          level: 2,
+          type: 'tls',
+          event: 'secure',
+          message: `TLS with ${peer.remoteAddress}:${peer.remotePort}: ${facts.protocol} ${facts.cipher.standardName}${facts.resumed ? ', resumed' : ''}`,
+          remoteAddress: peer.remoteAddress,
+          remotePort: peer.remotePort,
+          protocol: facts.protocol,
+          cipher: facts.cipher.standardName,
+          resumed: facts.resumed,
+          servername: facts.servername,
+          verdict: facts.verdict,
+        });
+      }
+      outcome.secure(socket, facts);
+    };
+    if (verdict === undefined) {
+      go(true);
+      return;
+    }
+    const recommended = verdict === 'OK';
+    const hook = this.config.onClientCertificate;
+    if (!hook) {
+      go(recommended);
+      return;
+    }
+    const info: ClientCertificateInfo = {
+      remoteAddress: peer.remoteAddress,
+      remotePort: peer.remotePort,
+      servername,
+      certificate,
+      verdict,
+      accept: recommended,
+    };
+    const fail = (cause: unknown): void => {
+      this.config.onHookError(
+        new HookError('ERR_HOOK', `onClientCertificate failed: ${describeError(cause)}`, { cause }),
+      );
+      go(false);
+    };
+    let answered = false;
+    try {
+      hookResult$(hook(info)).subscribe({
+        next: (answer) => {
+          answered = true;
+          if (typeof answer !== 'boolean') {
+            fail(new TypeError(`it answered ${String(answer)}, not a boolean`));
+          } else go(answer);
+        },
+        error: fail,
+        complete: () => {
+          if (!answered) fail(new TypeError('it completed without an answer'));
+        },
+      });
+    } catch (err) {
+      fail(err);
+    }
+  }
+}
