@@ -312,6 +312,7 @@ describe('resolveOptions', () => {
       { onClientCertificate: () => true },
       '"onClientCertificate" needs "tls" with requestClientCert: true',
     ],
+    ['onTlsRequest', { onTlsRequest: () => true }, '"onTlsRequest" needs "tls"'],
     ['maxConection', { maxConection: 5 }, 'unknown option "maxConection"'],
   ];
 
@@ -386,6 +387,7 @@ describe('the options table', () => {
               'path',
               'tls',
               'onClientCertificate',
+              'onTlsRequest',
             ].includes(n),
         )
         .sort(),

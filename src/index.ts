@@ -65,4 +65,4 @@ export type {
   IPWorksValue,
 } from './migrate/ipworks-config';
 export type { PemSource, TlsCertificate, TlsOptions, TlsVersion } from './transport/tls-options';
-export type { ClientCertificateInfo, PeerCertificate, TlsFacts } from './tls-facts';
+export type { ClientCertificateInfo, PeerCertificate, TlsFacts, TlsRequestInfo } from './tls-facts';

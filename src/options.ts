@@ -10,7 +10,7 @@ import { AllowList, compileAllowList, splitList } from './transport/allow-list';
 import type { ConnectionRequestInfo } from './transport/connection-request';
 import { DEFAULT_HOST_REFRESH } from './transport/host-lookup';
 import { resolveTls, type ResolvedTls, type TlsOptions } from './transport/tls-options';
-import type { ClientCertificateInfo } from './transport/tls-stage';
+import type { ClientCertificateInfo, TlsRequestInfo } from './transport/tls-stage';
 import {
   checkQueueLimit,
   isOverflowPolicy,
@@ -416,6 +416,17 @@ const OPTIONS = {
     (info: ClientCertificateInfo) => HookResult<boolean>,
     ((info: ClientCertificateInfo) => HookResult<boolean>) | undefined
   >(none, func()),
+  /**
+   * Decides on a TLS connection before its handshake is answered (IPWorks'
+   * SSLConnectionRequest): gets the host name asked for (SNI), the ALPN protocols and TLS
+   * versions offered, and the client's address, read from its ClientHello; answers a boolean
+   * (or a Promise/Observable of one). Refused: the socket is destroyed without a TLS byte sent.
+   * Default: every client that passed the connection stage goes on.
+   */
+  onTlsRequest: derived<
+    (info: TlsRequestInfo) => HookResult<boolean>,
+    ((info: TlsRequestInfo) => HookResult<boolean>) | undefined
+  >(none, func()),
 };
 
 type Table = typeof OPTIONS;
@@ -476,6 +487,9 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
       'tls',
       '"tls" cannot be combined with "server": give that https.Server the certificates',
     );
+  }
+  if (resolved.onTlsRequest !== undefined && resolved.tls === undefined) {
+    throw new InvalidOptionError('onTlsRequest', '"onTlsRequest" needs "tls"');
   }
   if (
     resolved.onClientCertificate !== undefined &&

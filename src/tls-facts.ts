@@ -61,3 +61,18 @@ export interface ClientCertificateInfo {
   /** What rxws recommends: true when the verdict is `'OK'`. The hook's answer overrides it. */
   readonly accept: boolean;
 }
+
+/**
+ * What `onTlsRequest` is asked before the TLS handshake is answered (IPWorks'
+ * SSLConnectionRequest), read from the client's ClientHello.
+ */
+export interface TlsRequestInfo {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** The host name asked for (SNI), if any. */
+  readonly servername: string | undefined;
+  /** ALPN protocols offered, in the client's order, or empty. */
+  readonly alpnProtocols: readonly string[];
+  /** TLS versions offered (`['TLSv1.3', 'TLSv1.2']`). */
+  readonly versions: readonly string[];
+}

@@ -38,6 +38,7 @@ function chainWith(
     logger,
     tls: undefined,
     onClientCertificate: undefined,
+    onTlsRequest: undefined,
     handshakeTimeout: 2 ** 31 - 1,
     tcpNoDelay: true,
     keepAlive: false,

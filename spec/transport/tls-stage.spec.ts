@@ -8,6 +8,7 @@ import type {
   OpenRequest,
   RxwsServer,
   ServerOptions,
+  TlsRequestInfo,
 } from '../../src';
 import { testCerts, type TestCerts } from '../helpers/certs';
 import { cleanup, nextMessage, startServer } from '../helpers/server';
@@ -177,6 +178,72 @@ describe('the tls stage', () => {
     expect(() =>
       server.setTls({ cert: c.serverCert, key: c.serverKey, requestClientCert: true }),
     ).toThrow('setTls() cannot change requestClientCert: it is fixed when the server is made');
+  });
+});
+
+describe('onTlsRequest', () => {
+  it('is asked with what the ClientHello offers, before any TLS byte is answered', async () => {
+    const infos: TlsRequestInfo[] = [];
+    const { url } = await wss({
+      onTlsRequest: (info) => {
+        infos.push(info);
+        return Promise.resolve(true);
+      },
+    });
+    const ws = await client(url);
+    if (ws instanceof Error) throw ws;
+    ws.send('after the hook');
+    expect((await nextMessage(ws)).data.toString()).toBe('after the hook');
+    expect(infos).toEqual([
+      {
+        remoteAddress: '127.0.0.1',
+        remotePort: expect.any(Number),
+        servername: 'localhost',
+        alpnProtocols: [],
+        versions: ['TLSv1.3', 'TLSv1.2'],
+      },
+    ]);
+  });
+
+  it('refuses with no TLS byte sent, and reports a hook that fails', async () => {
+    const { server, port } = await wss({
+      onTlsRequest: ({ servername }) => {
+        if (servername === 'broken.test') throw new Error('boom');
+        return servername !== 'banned.test';
+      },
+    });
+    const errors: string[] = [];
+    server.errors$.subscribe((e) => errors.push(`${e.code} ${e.message}`));
+    for (const servername of ['banned.test', 'broken.test']) {
+      const refused = nextRefusal(server);
+      const tcp: Socket = tcpConnect(port, '127.0.0.1');
+      let received = 0;
+      tcp.on('data', (d: Buffer) => (received += d.length));
+      const tls = tlsConnect({ socket: tcp, servername, ca: c.caCert });
+      await new Promise((resolve) => tls.once('error', resolve));
+      await new Promise((r) => (tcp.destroyed ? r(undefined) : tcp.once('close', r)));
+      expect(received).toBe(0);
+      expect(await refused).toMatchObject({
+        stage: 'tls',
+        code: 'ERR_CONNECTION_REFUSED',
+        reason: 'refused by onTlsRequest',
+      });
+    }
+    expect(errors).toEqual(['ERR_HOOK onTlsRequest failed: boom']);
+  });
+
+  it('refuses bytes that are not a ClientHello (plain HTTP on the wss port)', async () => {
+    const { server, port } = await wss({ onTlsRequest: () => true });
+    const refused = nextRefusal(server);
+    const tcp = tcpConnect(port, '127.0.0.1');
+    tcp.on('error', () => undefined);
+    tcp.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    await new Promise((r) => tcp.once('close', r));
+    expect(await refused).toMatchObject({
+      stage: 'tls',
+      code: 'ERR_TLS',
+      reason: 'TLS handshake failed: not a TLS handshake (a plain-text request on a TLS port?)',
+    });
   });
 });
 

@@ -12,7 +12,12 @@ import type { ConnectionRequestInfo } from './connection-request';
 import { hostLookupEntry, hostLookups, type HostLookupOptions } from './host-lookup';
 import { SocketRequest, type LocalEnd, type RequestOutcome } from './socket-request';
 import type { ResolvedTls } from './tls-options';
-import { TlsStage, type ClientCertificateInfo, type TlsFacts } from './tls-stage';
+import {
+  TlsStage,
+  type ClientCertificateInfo,
+  type TlsFacts,
+  type TlsRequestInfo,
+} from './tls-stage';
 
 /** Where a socket is on the accept path: its peer, read once, and its handshake timer. */
 export interface Peer {
@@ -37,6 +42,7 @@ export interface StageChainConfig extends PerAddressLimits {
   /** The `tls` option: with it, a TLS stage runs between the connection stage and HTTP. */
   readonly tls: ResolvedTls | undefined;
   readonly onClientCertificate: ((info: ClientCertificateInfo) => HookResult<boolean>) | undefined;
+  readonly onTlsRequest: ((info: TlsRequestInfo) => HookResult<boolean>) | undefined;
   readonly handshakeTimeout: number;
   readonly tcpNoDelay: boolean;
   readonly keepAlive: false | { readonly time: number };
@@ -71,8 +77,8 @@ interface Pending extends Peer {
  *  accept       a TCP socket (bind mode), or an attached server's upgrade (attach mode)
  *  connection   allow-list, maxConnections, per-address limits,    refused: destroyed, no byte written
  *               onConnectionRequest
- *  tls          the TLS handshake (with the `tls` option), then    refused: destroyed (alert from OpenSSL)
- *               onClientCertificate
+ *  tls          onTlsRequest (on the ClientHello), the TLS         refused: destroyed (alert from OpenSSL)
+ *               handshake, onClientCertificate
  *  handshake    the HTTP request: path, method, headers            rejected: HTTP 4xx
  *  open         onOpenRequest                                      rejected: the status it gives
  *  opened       ws completes the handshake; the server makes the Connection
@@ -117,6 +123,7 @@ export class StageChain {
       ? new TlsStage(config.tls, {
           logger: config.logger,
           onClientCertificate: config.onClientCertificate,
+          onTlsRequest: config.onTlsRequest,
           onHookError: config.onHookError,
         })
       : undefined;

@@ -8,10 +8,16 @@ import {
 import { HookError, describeError } from '../errors';
 import { hookResult$, type HookResult } from '../hooks';
 import type { Logger } from '../logs';
-import type { ClientCertificateInfo, PeerCertificate, TlsFacts } from '../tls-facts';
+import { readClientHello } from '../protocol/client-hello';
+import type {
+  ClientCertificateInfo,
+  PeerCertificate,
+  TlsFacts,
+  TlsRequestInfo,
+} from '../tls-facts';
 import { contextFor, type ResolvedTls } from './tls-options';
 
-export type { ClientCertificateInfo, TlsFacts };
+export type { ClientCertificateInfo, TlsFacts, TlsRequestInfo };
 
 /** The peer of a socket in the chain. */
 interface TlsPeer {
@@ -24,12 +30,13 @@ export interface TlsOutcome {
   /** The handshake is done and the client accepted: go on to HTTP with the TLS socket. */
   secure(tlsSocket: TLSSocket, facts: TlsFacts): void;
   /** The handshake failed or the client certificate was rejected: the socket is destroyed. */
-  refused(code: 'ERR_TLS' | 'ERR_CLIENT_CERT', reason: string): void;
+  refused(code: 'ERR_TLS' | 'ERR_CLIENT_CERT' | 'ERR_CONNECTION_REFUSED', reason: string): void;
 }
 
 export interface TlsStageConfig {
   readonly logger: Logger;
   readonly onClientCertificate: ((info: ClientCertificateInfo) => HookResult<boolean>) | undefined;
+  readonly onTlsRequest: ((info: TlsRequestInfo) => HookResult<boolean>) | undefined;
   onHookError(error: HookError): void;
 }
 
@@ -115,7 +122,57 @@ export class TlsStage {
         remotePort: peer.remotePort,
       });
     }
-    this.server.emit('connection', socket);
+    const hook = this.config.onTlsRequest;
+    if (hook) this.peek(socket, peer, outcome, hook);
+    else this.server.emit('connection', socket);
+  }
+
+  /**
+   * `onTlsRequest`: reads the client's ClientHello (nothing is answered yet), asks the hook
+   * with what it offers, then gives the bytes back to the socket and the handshake goes on, or
+   * the socket is destroyed without a TLS byte sent.
+   */
+  private peek(
+    socket: Socket,
+    peer: TlsPeer,
+    outcome: TlsOutcome,
+    hook: (info: TlsRequestInfo) => HookResult<boolean>,
+  ): void {
+    let data: Buffer = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      data = data.length === 0 ? chunk : Buffer.concat([data, chunk]);
+      const read = readClientHello(data);
+      if (read.state === 'partial') return;
+      socket.off('data', onData);
+      socket.pause();
+      if (read.state === 'invalid') {
+        socket.destroy();
+        outcome.refused('ERR_TLS', `TLS handshake failed: ${read.reason}`);
+        return;
+      }
+      // Node's TLS socket takes what is buffered on the socket it wraps as received.
+      socket.unshift(data);
+      const info: TlsRequestInfo = {
+        remoteAddress: peer.remoteAddress,
+        remotePort: peer.remotePort,
+        ...read.hello,
+      };
+      this.ask(
+        'onTlsRequest',
+        () => hook(info),
+        (accept) => {
+          if (socket.destroyed) return;
+          if (accept) {
+            this.server.emit('connection', socket);
+            return;
+          }
+          socket.destroy();
+          outcome.refused('ERR_CONNECTION_REFUSED', 'refused by onTlsRequest');
+        },
+      );
+    };
+    socket.on('data', onData);
+    socket.resume();
   }
 
   /** New certificates, CAs, CRLs or settings for the handshakes that start from now on. */
@@ -201,20 +258,28 @@ export class TlsStage {
       verdict,
       accept: recommended,
     };
+    this.ask('onClientCertificate', () => hook(info), go);
+  }
+
+  /**
+   * Asks a boolean hook and calls `decide` once with its answer; a throw, an error, an answer
+   * that is not a boolean or no answer at all is reported as `ERR_HOOK` and decides false.
+   */
+  private ask(name: string, call: () => HookResult<boolean>, decide: (yes: boolean) => void): void {
+    let answered = false;
     const fail = (cause: unknown): void => {
       this.config.onHookError(
-        new HookError('ERR_HOOK', `onClientCertificate failed: ${describeError(cause)}`, { cause }),
+        new HookError('ERR_HOOK', `${name} failed: ${describeError(cause)}`, { cause }),
       );
-      go(false);
+      decide(false);
     };
-    let answered = false;
     try {
-      hookResult$(hook(info)).subscribe({
+      hookResult$(call()).subscribe({
         next: (answer) => {
           answered = true;
           if (typeof answer !== 'boolean') {
             fail(new TypeError(`it answered ${String(answer)}, not a boolean`));
-          } else go(answer);
+          } else decide(answer);
         },
         error: fail,
         complete: () => {
