@@ -181,6 +181,63 @@ describe('the tls stage', () => {
   });
 });
 
+describe('setTls() under load', () => {
+  it('swaps certificates while 100 connections keep echoing: nothing dropped, new ones get the new certificate', async () => {
+    const { server, url, port } = await wss();
+    const clients: WebSocket[] = [];
+    for (let i = 0; i < 100; i++) {
+      const ws = await client(url);
+      if (ws instanceof Error) throw ws;
+      clients.push(ws);
+    }
+    // Each client echoes without pause until told to stop: one message in flight at all times.
+    const counts = clients.map(() => 0);
+    const waiters: (() => void)[] = [];
+    let stopping = false;
+    const check = (): void => waiters.splice(0).forEach((w) => w());
+    const whenAll = (done: (i: number) => boolean): Promise<void> =>
+      new Promise((resolve) => {
+        const test = (): void => {
+          if (clients.every((_, i) => done(i))) resolve();
+          else waiters.push(test);
+        };
+        test();
+      });
+    const closedEarly: number[] = [];
+    clients.forEach((ws, i) => {
+      ws.on('message', (data: Buffer) => {
+        expect(data.toString()).toBe(`${i}:${counts[i]}`);
+        counts[i] += 1;
+        if (!stopping) ws.send(`${i}:${counts[i]}`);
+        check();
+      });
+      ws.once('close', () => closedEarly.push(i));
+      ws.send(`${i}:0`);
+    });
+    await whenAll((i) => counts[i] >= 1);
+    const subjects: string[] = [];
+    for (const [cert, key, servername] of [
+      [c.otherCert, c.otherKey, 'other.test'],
+      [c.serverCert, c.serverKey, 'localhost'],
+      [c.otherCert, c.otherKey, 'other.test'],
+    ] as const) {
+      server.setTls({ cert, key });
+      const fresh = await client(`wss://127.0.0.1:${port}`, { servername });
+      if (fresh instanceof Error) throw fresh;
+      const socket = (fresh as unknown as { _socket: import('node:tls').TLSSocket })._socket;
+      subjects.push(String(socket.getPeerCertificate().subject.CN));
+      fresh.close();
+    }
+    // Every connection opened before the swaps keeps echoing after them.
+    const after = [...counts];
+    await whenAll((i) => counts[i] >= after[i] + 5);
+    stopping = true;
+    expect(closedEarly).toEqual([]);
+    expect(subjects).toEqual(['other.test', 'localhost', 'other.test']);
+    expect(server.connections.size).toBeGreaterThanOrEqual(100);
+  }, 60_000);
+});
+
 describe('onTlsRequest', () => {
   it('is asked with what the ClientHello offers, before any TLS byte is answered', async () => {
     const infos: TlsRequestInfo[] = [];
