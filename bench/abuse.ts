@@ -74,9 +74,10 @@ export async function runAbuseCase(
   quick: boolean,
   env: NodeJS.ProcessEnv,
 ): Promise<AbuseResult> {
-  const count = scenario === 'fragment-flood' ? (quick ? 50_000 : 1_500_000) : quick ? 100 : 1_000;
+  // --quick: 150,000 fragments (1 MiB on the wire), past rxws's default limit (131,072) still.
+  const count = scenario === 'fragment-flood' ? (quick ? 150_000 : 1_500_000) : quick ? 100 : 1_000;
   const spec: RoleSpec = { scenario, target: c.target, perAddress: c.perAddress ?? true, count };
-  return runProof(__filename, spec, env, async (server, client) => {
+  return runProof(__filename, spec, env, quick, async (server, client) => {
     const seen = await nextMessage<{ closeCode?: number; bystanderIn?: boolean }>(
       client,
       'client-report',

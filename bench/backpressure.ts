@@ -25,6 +25,7 @@ import {
   nextMessage,
   gc,
   pause,
+  proofTotal,
   runRole,
   send,
   type ProofCase,
@@ -92,10 +93,11 @@ export async function runBackpressureCase(
     scenario,
     target: c.target,
     overflow: c.overflow,
-    total: quick ? 64 * MiB : 1024 * MiB,
-    durationMs: quick ? 1000 : 5000,
+    total: proofTotal(quick),
+    // --quick: the slow-consumer client must still be done sending (and listen for 'report').
+    durationMs: quick ? 500 : 5000,
   };
-  return runProof(__filename, spec, env, async (server, client) => {
+  return runProof(__filename, spec, env, quick, async (server, client) => {
     const report = await nextMessage<BackpressureResult>(server, 'result');
     const clientReport = nextMessage<{ bufferedAmount?: number }>(client, 'client-report');
     client.send({ type: 'report' });

@@ -72,6 +72,12 @@ function cpuSince(start: NodeJS.CpuUsage, startAt: number): CpuReport {
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** --quick: extends the measured window until `count()` reaches `min` (or for 20 s at most). */
+async function atLeast(min: number, count: () => number): Promise<void> {
+  const until = now() + 20_000;
+  while (count() < min && now() < until) await delay(5);
+}
+
 async function echo(spec: ClientSpec): Promise<ClientMetrics> {
   const conns = await openMany(spec);
   const frame = maskedFrame(spec.binary ? OP_BINARY : OP_TEXT, Buffer.alloc(spec.payload, 0x62));
@@ -123,6 +129,7 @@ async function echo(spec: ClientSpec): Promise<ClientMetrics> {
   measuring = true;
   completed = 0;
   await delay(spec.measureMs);
+  if (spec.minCount) await atLeast(spec.minCount, () => completed);
   measuring = false;
   const cpu = cpuSince(cpuStart, startAt);
   const seconds = cpu.wallMs / 1000;
@@ -207,6 +214,7 @@ async function connectLoop(spec: ClientSpec): Promise<ClientMetrics> {
   const startAt = now();
   measuring = true;
   await delay(spec.measureMs);
+  if (spec.minCount) await atLeast(spec.minCount, () => completed);
   measuring = false;
   const cpu = cpuSince(cpuStart, startAt);
   stopped = true;

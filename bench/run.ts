@@ -5,7 +5,8 @@
  *
  *   npm run bench                       every scenario
  *   npm run bench -- echo-small connect some of them
- *   npm run bench -- --quick            seconds-long smoke version (npm test runs it)
+ *   npm run bench -- --quick            seconds-long smoke version (npm test runs it): tiny
+ *                                       sizes, rxws and ws only, runs overlapped, no figure to keep
  *   npm run bench -- --runs 7 --targets rxws,ws --no-native --out /tmp/results
  *   npm run bench -- echo-small --case ping-pong --targets rxws --prof /tmp/prof   (CPU profiles)
  */
@@ -27,7 +28,8 @@ import { loadUws } from './lib/uws';
 import { backpressureCases, runBackpressureCase, type BackpressureResult } from './backpressure';
 import { runStreamingCase, streamingCases, type StreamingResult } from './streaming';
 import { abuseCases, runAbuseCase, type AbuseResult } from './abuse';
-import type { ProofCase } from './lib/proof';
+import { compileForQuick, nodeArgs } from './lib/launch';
+import { proofTotal, type ProofCase } from './lib/proof';
 import { max, median, min } from './lib/stats';
 
 interface Case {
@@ -86,7 +88,7 @@ function scenarios(quick: boolean): Record<ScenarioName, Scenario> {
           ...base,
           name: '1MiB',
           connections: q(10, 2),
-          payload: q(1024 * 1024, 256 * 1024),
+          payload: q(1024 * 1024, 128 * 1024),
           binary: true,
         },
       ],
@@ -148,7 +150,9 @@ const quick = flag('--quick');
 const native = !flag('--no-native');
 const runs = Number(option('--runs') ?? (quick ? 1 : 5));
 const outDir = option('--out') ?? join(__dirname, 'results');
-const onlyTargets = option('--targets')?.split(',') as Target[] | undefined;
+// --quick: rxws and ws unless asked (what npm test checks; net and uws would add 13 runs to 32).
+const onlyTargets = (option('--targets')?.split(',') ?? (quick ? ['rxws', 'ws'] : undefined)) as
+  Target[] | undefined;
 const profileDir = option('--prof');
 const onlyCase = option('--case');
 const all = scenarios(quick);
@@ -193,10 +197,17 @@ for (const name of chosen) {
   }
 }
 const selected = chosen.length ? chosen : names;
-const warmupMs = quick ? 100 : 1000;
-const measureMs = quick ? 300 : 3000;
+const warmupMs = quick ? 20 : 1000;
+const measureMs = quick ? 100 : 3000;
 const runTimeoutMs = quick ? 30_000 : 120_000;
+/**
+ * Server/client process pairs at once: one in the full run, in order; --quick overlaps its
+ * scenarios, cases and runs (it proves that each runs, never how fast), this many at a time.
+ */
+const parallel = quick ? 4 : 1;
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+/** Server on core 0, client on core 1; --quick runs several at once and lets the kernel spread them. */
+const pinned = hasTaskset && !quick;
 const uws = loadUws();
 
 function startProcess(
@@ -205,13 +216,13 @@ function startProcess(
   core: number,
   extra: string[] = [],
 ): ChildProcess {
-  const node = [process.execPath, '--import', 'tsx', ...extra, join(__dirname, file), ...argv];
+  const node = [process.execPath, ...nodeArgs(join(__dirname, file), extra, quick), ...argv];
   const env = {
     ...process.env,
     ...(native ? {} : { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' }),
   };
   const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
-  return hasTaskset
+  return pinned
     ? spawn('taskset', ['-c', String(core), ...node], { stdio, env })
     : spawn(node[0], node.slice(1), { stdio, env });
 }
@@ -232,6 +243,33 @@ function next<T extends { type: string }>(child: ChildProcess, ...types: string[
     child.on('message', onMessage);
     child.once('exit', onExit);
   });
+}
+
+let running = 0;
+const waiting: Array<() => void> = [];
+
+/** Runs `task` once fewer than `parallel` tasks hold a slot (--quick). */
+async function slot<T>(task: () => Promise<T>): Promise<T> {
+  if (running < parallel) running++;
+  else await new Promise<void>((resolve) => waiting.push(resolve));
+  try {
+    return await task();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  }
+}
+
+/**
+ * The full run: `tasks` one after another, in order. --quick: all at once, those that start
+ * processes (`runs`) `parallel` at a time. The results come back in order either way.
+ */
+async function inTurn<T>(tasks: Array<() => Promise<T>>, runs = false): Promise<T[]> {
+  if (quick) return Promise.all(tasks.map((t) => (runs ? slot(t) : t())));
+  const results: T[] = [];
+  for (const t of tasks) results.push(await t());
+  return results;
 }
 
 let nativeSeen: { bufferutil: boolean; utf8Validate: boolean } | undefined;
@@ -273,6 +311,7 @@ async function runOnce(
       warmupMs,
       measureMs,
       concurrency: c.concurrency,
+      ...(quick ? { minCount: 1 } : {}),
     };
     const figures: Record<string, number> = {};
     let serverCpu: number | undefined;
@@ -374,7 +413,7 @@ function summarize(
   scenario: Scenario,
   results: RunResult[],
   targets: Target[],
-): Record<string, unknown> {
+): { summary: Record<string, unknown>; table: string } {
   const lines: string[] = [];
   const summary: Record<string, unknown> = {};
   const ok = (t: Target) => results.filter((r) => r.target === t && r.ok);
@@ -433,108 +472,147 @@ function summarize(
       ].join(' | '),
     );
   }
-  console.log(lines.map((l) => `  ${l}`).join('\n'));
-  return summary;
+  return { summary, table: lines.map((l) => `  ${l}`).join('\n') };
 }
 
 async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
-  // The server processes load rxws from dist/, as users do: build it from the current sources.
-  const build = spawnSync(
-    process.execPath,
-    [require.resolve('typescript/bin/tsc'), '-p', join(__dirname, '..', 'tsconfig.build.json')],
-    { stdio: 'inherit' },
-  );
-  if (build.status !== 0) throw new Error('npm run build failed');
+  if (quick) {
+    // No tsc: bench/ and src/ compiled to a temporary directory (see lib/launch.ts).
+    compileForQuick();
+  } else {
+    // The server processes load rxws from dist/, as users do: build it from the current sources.
+    const build = spawnSync(
+      process.execPath,
+      [require.resolve('typescript/bin/tsc'), '-p', join(__dirname, '..', 'tsconfig.build.json')],
+      { stdio: 'inherit' },
+    );
+    if (build.status !== 0) throw new Error('npm run build failed');
+  }
   console.log(
     `rxws benchmarks${quick ? ' (quick)' : ''}: ${runs} run(s) per side, alternating; node ${process.version}; ` +
-      `${hasTaskset ? 'server on core 0, client on core 1' : 'taskset not available: processes not pinned'}`,
+      (pinned
+        ? 'server on core 0, client on core 1'
+        : quick
+          ? `${parallel} runs at once, processes not pinned`
+          : 'taskset not available: processes not pinned'),
   );
   if (!uws.ok) console.log(`uWebSockets.js skipped: ${uws.reason}`);
-  for (const name of selected) {
-    if (name in proofs) {
-      await runMemoryProof(name);
-      continue;
-    }
-    const scenario = all[name as ScenarioName];
-    const targets = scenario.targets.filter(
-      (t) => (t !== 'uws' || uws.ok) && (!onlyTargets || onlyTargets.includes(t)),
-    );
-    const report: Record<string, unknown> = {
-      scenario: name,
-      description: scenario.description,
-      quick,
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model,
-        memoryBytes: totalmem(),
-        kernel: release(),
-        pinned: hasTaskset,
-      },
-      node: process.version,
-      commit: gitCommit(),
-      date: new Date().toISOString(),
-      parameters: { runs, warmupMs, measureMs, targets },
-      uws: uws.ok ? uws.version : `skipped: ${uws.reason}`,
-      cases: [] as unknown[],
-    };
-    for (const c of scenario.cases.filter((x) => !onlyCase || x.name === onlyCase)) {
-      console.log(`\n${name} / ${c.name}: ${scenario.description}`);
-      const results: RunResult[] = [];
-      // One unrecorded warm-up round, then measured rounds; each round runs every target (A B A B ...).
-      for (let round = quick ? 1 : 0; round <= runs; round++) {
-        for (const t of targets) {
-          const r = await runOnce(name as ScenarioName, c, t, round);
-          if (round > 0) results.push(r);
-        }
-      }
-      const summary = summarize(scenario, results, targets);
-      (report.cases as unknown[]).push({
-        case: c,
-        metric: scenario.metric,
-        unit: scenario.unit,
-        summary,
-        runs: results,
-      });
-    }
-    report.native = nativeSeen;
-    console.log(
-      `  bufferutil: ${nativeSeen?.bufferutil ? 'loaded' : 'not loaded'}, utf-8-validate: ${nativeSeen?.utf8Validate ? 'loaded' : 'not loaded'}`,
-    );
-    const file = join(outDir, `${name}.json`);
-    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`  written to ${file}`);
+  const run = (name: string, log: (text: string) => void): Promise<void> =>
+    name in proofs ? runMemoryProof(name, log) : runScenario(name as ScenarioName, log);
+  if (!quick) {
+    for (const name of selected) await run(name, console.log);
+    return;
   }
+  // Everything at once, the proofs first: they mostly wait (on slow readers, close timeouts)
+  // while the scenarios keep the CPU busy. Each one's lines are printed together, in order.
+  const started = new Map<string, { lines: string[]; finished: Promise<void> }>();
+  for (const name of [...selected].sort((a, b) => Number(b in proofs) - Number(a in proofs))) {
+    const lines: string[] = [];
+    started.set(name, { lines, finished: run(name, (text) => void lines.push(text)) });
+  }
+  let printed = Promise.resolve();
+  for (const name of selected) {
+    const { lines, finished } = started.get(name)!;
+    printed = printed.then(() => finished).then(() => console.log(lines.join('\n')));
+  }
+  const done = [...started.values()].map((s) => s.finished);
+  // Every run stops by itself: after a failure, the others end before it is reported.
+  printed.catch(() => undefined);
+  await Promise.allSettled(done);
+  await Promise.all([...done, printed]);
+}
+
+async function runScenario(name: ScenarioName, log: (text: string) => void): Promise<void> {
+  const scenario = all[name];
+  const targets = scenario.targets.filter(
+    (t) => (t !== 'uws' || uws.ok) && (!onlyTargets || onlyTargets.includes(t)),
+  );
+  const report: Record<string, unknown> = {
+    scenario: name,
+    description: scenario.description,
+    quick,
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryBytes: totalmem(),
+      kernel: release(),
+      pinned,
+    },
+    node: process.version,
+    commit: gitCommit(),
+    date: new Date().toISOString(),
+    parameters: { runs, warmupMs, measureMs, targets },
+    uws: uws.ok ? uws.version : `skipped: ${uws.reason}`,
+    cases: [] as unknown[],
+  };
+  const cases = scenario.cases.filter((x) => !onlyCase || x.name === onlyCase);
+  const done = await inTurn(
+    cases.map((c) => async () => {
+      const title = `\n${name} / ${c.name}: ${scenario.description}`;
+      if (!quick) log(title);
+      // One unrecorded warm-up round, then measured rounds; each round runs every target (A B A B ...).
+      const rounds: Array<() => Promise<RunResult>> = [];
+      for (let round = quick ? 1 : 0; round <= runs; round++) {
+        for (const t of targets) rounds.push(() => runOnce(name, c, t, round));
+      }
+      const results = (await inTurn(rounds, true)).filter((r) => r.round > 0);
+      const { summary, table } = summarize(scenario, results, targets);
+      if (!quick) log(table);
+      return { title, table, summary, results };
+    }),
+  );
+  for (const [i, { title, table, summary, results }] of done.entries()) {
+    if (quick) log(`${title}\n${table}`);
+    (report.cases as unknown[]).push({
+      case: cases[i],
+      metric: scenario.metric,
+      unit: scenario.unit,
+      summary,
+      runs: results,
+    });
+  }
+  report.native = nativeSeen;
+  log(
+    `  bufferutil: ${nativeSeen?.bufferutil ? 'loaded' : 'not loaded'}, utf-8-validate: ${nativeSeen?.utf8Validate ? 'loaded' : 'not loaded'}`,
+  );
+  const file = join(outDir, `${name}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  log(`  written to ${file}`);
 }
 
 const MiB = 1024 * 1024;
 const mib = (bytes: number): string => (bytes / MiB).toFixed(1);
 
 /** A memory proof: each case `runs` times; peak RSS growth (and throughput), median and max. */
-async function runMemoryProof(name: string): Promise<void> {
+async function runMemoryProof(name: string, log: (text: string) => void): Promise<void> {
   const proof = proofs[name];
   const cases = proof.cases.filter((c) => !onlyTargets || onlyTargets.includes(c.target));
-  console.log(`\n${name}: peak server RSS growth (MiB) over ${runs} run(s) per case`);
+  log(`\n${name}: peak server RSS growth (MiB) over ${runs} run(s) per case`);
   const env = {
     ...process.env,
     ...(native ? {} : { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' }),
   };
-  const results: Array<BackpressureResult & Partial<StreamingResult> & Partial<AbuseResult>> = [];
-  const failures: string[] = [];
+  type Outcome = { result: BackpressureResult & Partial<StreamingResult> & Partial<AbuseResult> };
+  const tasks: Array<() => Promise<Outcome | { failure: string }>> = [];
   for (let round = 1; round <= runs; round++) {
     for (const c of cases) {
-      try {
-        results.push(await proof.run(c, quick, env));
-      } catch (err) {
-        failures.push(`${c.name}: ${(err as Error).message}`);
-      }
+      tasks.push(() =>
+        proof.run(c, quick, env).then(
+          (result) => ({ result }),
+          (err: Error) => ({ failure: `${c.name}: ${err.message}` }),
+        ),
+      );
     }
   }
+  const outcomes = await inTurn(tasks, true);
+  const results = outcomes.flatMap((o) => ('result' in o ? [o.result] : []));
+  const failures = outcomes.flatMap((o) => ('failure' in o ? [o.failure] : []));
   const summary: Record<string, unknown> = {};
   for (const c of cases) {
     const rs = results.filter((r) => r.case === c.name);
     if (rs.length === 0) {
-      console.log(`  ${c.name} | failed: ${failures.find((f) => f.startsWith(c.name)) ?? '?'}`);
+      log(`  ${c.name} | failed: ${failures.find((f) => f.startsWith(c.name)) ?? '?'}`);
       continue;
     }
     const growth = rs.map((r) => r.peakRssGrowth);
@@ -566,7 +644,7 @@ async function runMemoryProof(name: string): Promise<void> {
       .filter(([k, v]) => v !== undefined && !k.endsWith('GrowthMiB'))
       .map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
       .join(', ');
-    console.log(
+    log(
       `  ${c.name} | median ${row.medianGrowthMiB} MiB, max ${row.maxGrowthMiB} MiB | ${details}`,
     );
   }
@@ -580,7 +658,7 @@ async function runMemoryProof(name: string): Promise<void> {
         node: process.version,
         commit: gitCommit(),
         date: new Date().toISOString(),
-        parameters: { runs, totalBytes: quick ? 64 * MiB : 1024 * MiB },
+        parameters: { runs, totalBytes: proofTotal(quick) },
         summary,
         failures,
         runs: results,
@@ -589,7 +667,7 @@ async function runMemoryProof(name: string): Promise<void> {
       2,
     )}\n`,
   );
-  console.log(`  written to ${file}`);
+  log(`  written to ${file}`);
 }
 
 main().catch((err: Error) => {

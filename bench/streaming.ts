@@ -26,6 +26,7 @@ import {
   RssSampler,
   runProof,
   nextMessage,
+  proofTotal,
   runRole,
   send,
   type ProofCase,
@@ -64,8 +65,8 @@ export async function runStreamingCase(
   quick: boolean,
   env: NodeJS.ProcessEnv,
 ): Promise<StreamingResult> {
-  const spec: RoleSpec = { scenario, target: c.target, total: quick ? 64 * MiB : 1024 * MiB };
-  return runProof(__filename, spec, env, async (server, client) => {
+  const spec: RoleSpec = { scenario, target: c.target, total: proofTotal(quick) };
+  return runProof(__filename, spec, env, quick, async (server, client) => {
     let elapsedMs: number | undefined;
     if (scenario === 'stream-out') {
       ({ elapsedMs } = await nextMessage<{ elapsedMs: number }>(client, 'received'));

@@ -1,15 +1,23 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * Smoke-runs `npm run bench -- --quick` so the benchmarks cannot rot: every scenario must run
- * against rxws and ws and report its figures. It checks that they report, never a speed.
+ * Smoke-runs `npm run bench -- --quick` so the benchmarks cannot rot: every scenario and proof
+ * must run against rxws and ws and report its figures. It checks that they report, never a
+ * speed. The quick run takes seconds; the timeout leaves room for a machine many times slower.
  */
 describe('npm run bench -- --quick', () => {
   const out = mkdtempSync(join(tmpdir(), 'rxws-bench-'));
-  afterAll(() => rmSync(out, { recursive: true, force: true }));
+  let bench: ChildProcess | undefined;
+  afterAll(() => {
+    // After a timeout: the bench, its server and client processes (its own process group).
+    if (bench?.pid !== undefined && bench.exitCode === null && bench.signalCode === null) {
+      process.kill(-bench.pid, 'SIGKILL');
+    }
+    rmSync(out, { recursive: true, force: true });
+  });
 
   it('runs every scenario side by side and writes its report', async () => {
     const root = join(__dirname, '..');
@@ -20,8 +28,10 @@ describe('npm run bench -- --quick', () => {
         {
           cwd: root,
           stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
         },
       );
+      bench = child;
       let text = '';
       child.stdout.on('data', (c: Buffer) => (text += c.toString()));
       child.stderr.on('data', (c: Buffer) => (text += c.toString()));
@@ -65,7 +75,7 @@ describe('npm run bench -- --quick', () => {
       }
     }
 
-    // The memory proofs: every case ran and reported a peak RSS growth.
+    // The memory and abuse proofs: every case ran and reported a peak RSS growth.
     const proofs: Record<string, string[]> = {
       'slow-reader': [
         'rxws error',
@@ -77,6 +87,8 @@ describe('npm run bench -- --quick', () => {
       'slow-consumer': ['rxws flowControl', 'ws naive handler'],
       'stream-in': ['rxws fragments$ (bufferMessage: false)', 'ws whole message'],
       'stream-out': ['rxws sendStream()', 'ws send() of the whole message'],
+      'fragment-flood': ['rxws', 'ws'],
+      'lock-out': ['rxws', 'rxws without per-address limits', 'ws'],
     };
     for (const [scenario, cases] of Object.entries(proofs)) {
       const report = JSON.parse(readFileSync(join(out, `${scenario}.json`), 'utf8'));
@@ -86,6 +98,13 @@ describe('npm run bench -- --quick', () => {
         expect(Number.isFinite(report.summary[name].medianGrowthMiB)).toBe(true);
         if (scenario.startsWith('stream-')) {
           expect(report.summary[name].medianMBps).toBeGreaterThan(0);
+        }
+        if (scenario === 'fragment-flood' || scenario === 'lock-out') {
+          // The server's report (messages it echoed) and, for lock-out, the bystander's outcome.
+          expect(typeof report.summary[name].receivedMessages).toBe('number');
+        }
+        if (scenario === 'lock-out') {
+          expect(typeof report.summary[name].bystanderIn).toBe('boolean');
         }
       }
     }

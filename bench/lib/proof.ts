@@ -1,15 +1,24 @@
 /**
  * What the memory proofs (backpressure.ts, streaming.ts) share: each run is a server process and
- * a client process, pinned to their own cores when `taskset` exists, talking to the orchestrator
- * over IPC; the server samples its RSS and reports the peak over its baseline.
+ * a client process, pinned to their own cores when `taskset` exists (not in --quick), talking to
+ * the orchestrator over IPC; the server samples its RSS and reports the peak over its baseline.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { connect, type Socket } from 'node:net';
 import type { WebSocketServer } from 'ws';
 import { upgradeRequest } from './frames';
+import { nodeArgs } from './launch';
 
 export const MiB = 1024 * 1024;
+
+/**
+ * Bytes each memory proof (backpressure, streaming) moves: 1 GiB, or 16 MiB in the --quick
+ * smoke run (still twice the 8 MiB send queue the slow-reader cases overflow).
+ */
+export function proofTotal(quick: boolean): number {
+  return quick ? 16 * MiB : 1024 * MiB;
+}
 
 /** What every proof's server reports at the end of a run. */
 export interface ProofResult {
@@ -27,27 +36,34 @@ export interface ProofCase {
   target: 'rxws' | 'ws';
 }
 
-export const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+let taskset: boolean | undefined;
 
-/** Starts `entry` (a proof file) as `role`, on `core`, with the spec as its argument. */
+/** Whether `taskset` exists; asked by the orchestrator only (not at every process's start). */
+function hasTaskset(): boolean {
+  taskset ??= spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+  return taskset;
+}
+
+/**
+ * Starts `entry` (a proof file) as `role`, on `core`, with the spec as its argument. --quick
+ * runs several at once and does not pin them: the kernel spreads them over the cores.
+ */
 export function startRole(
   entry: string,
   role: 'server' | 'client',
   spec: object,
   core: number,
   env: NodeJS.ProcessEnv,
+  quick: boolean,
 ): ChildProcess {
   const argv = [
     process.execPath,
-    '--import',
-    'tsx',
-    '--expose-gc',
-    entry,
+    ...nodeArgs(entry, ['--expose-gc'], quick),
     role,
     JSON.stringify(spec),
   ];
   const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
-  return hasTaskset
+  return !quick && hasTaskset()
     ? spawn('taskset', ['-c', String(core), ...argv], { stdio, env })
     : spawn(argv[0], argv.slice(1), { stdio, env });
 }
@@ -80,9 +96,10 @@ export async function runProof<T>(
   entry: string,
   spec: object,
   env: NodeJS.ProcessEnv,
+  quick: boolean,
   drive: (server: ChildProcess, client: ChildProcess) => Promise<T>,
 ): Promise<T> {
-  const server = startRole(entry, 'server', spec, 0, env);
+  const server = startRole(entry, 'server', spec, 0, env, quick);
   let client: ChildProcess | undefined;
   const timer = setTimeout(() => {
     server.kill('SIGKILL');
@@ -90,7 +107,7 @@ export async function runProof<T>(
   }, 120_000);
   try {
     const { port } = await nextMessage<{ port: number }>(server, 'listening');
-    client = startRole(entry, 'client', { ...spec, port }, 1, env);
+    client = startRole(entry, 'client', { ...spec, port }, 1, env, quick);
     return await drive(server, client);
   } finally {
     clearTimeout(timer);

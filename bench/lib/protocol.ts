@@ -28,6 +28,11 @@ export interface ClientSpec {
   measureMs: number;
   /** connect: parallel open/close loops. */
   concurrency: number;
+  /**
+   * --quick (echo, connect): the measured window lasts until at least this many replies or
+   * connects have completed (up to 20 s more), so that a loaded machine still reports a figure.
+   */
+  minCount?: number;
 }
 
 export interface CpuReport {
