@@ -81,6 +81,12 @@ export class Listener {
       this.chain.handshake(req, socket, head);
     });
     this.httpServer.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      // A TLS failure after the handshake (a renegotiation refused, an alert): nothing more
+      // can be sent on that connection, so no HTTP answer either.
+      if (err.code?.startsWith('ERR_SSL_')) {
+        this.chain.refuseTls(socket, err);
+        return;
+      }
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
       if (err.code === 'ECONNRESET' || !socket.writable) {
         socket.destroy();

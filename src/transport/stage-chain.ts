@@ -13,6 +13,7 @@ import { hostLookupEntry, hostLookups, type HostLookupOptions } from './host-loo
 import { SocketRequest, type LocalEnd, type RequestOutcome } from './socket-request';
 import type { ResolvedTls } from './tls-options';
 import {
+  opensslReason,
   TlsStage,
   type ClientCertificateInfo,
   type TlsFacts,
@@ -266,6 +267,21 @@ export class StageChain {
   /** `handshake` and `open`: an upgrade request of a socket that passed the connection stage. */
   handshake(req: IncomingMessage, socket: Socket, head: Buffer): void {
     this.upgrade!.handle(req, socket, head, this.peerOf(socket));
+  }
+
+  /** A TLS socket failed after its handshake, before its upgrade: dropped, logged at `tls`. */
+  refuseTls(socket: Socket, err: Error): void {
+    const peer = this.peerOf(socket);
+    socket.destroy();
+    this.config.logger.log(
+      refusalEntry(
+        'tls',
+        'ERR_TLS',
+        `TLS failed: ${opensslReason(err)}`,
+        peer.remoteAddress,
+        peer.remotePort,
+      ),
+    );
   }
 
   /**
