@@ -1,20 +1,32 @@
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { WebSocket } from 'ws';
 
 /**
- * The package as a user gets it: `npm pack`ed, installed into a new project with only rxjs,
- * TypeScript and @types/node beside it (no @types/ws, no skipLibCheck), the README's quick start
- * and a handler using every exported operator compiled under `strict` and run against a real
- * `ws` client, from CommonJS and from an ES module; a second project pins the lowest rxjs that
- * `peerDependencies` allows.
+ * The package as a user gets it: `npm pack`ed, installed into a new project with only rxjs beside
+ * it, the README's quick start and a handler using every exported operator compiled under
+ * `strict` (no @types/ws, no skipLibCheck: every declaration users reach is type-checked) and run
+ * against a real `ws` client, from CommonJS and from an ES module; two more projects pin the
+ * lowest rxjs that `peerDependencies` allows. The projects share this project's TypeScript (the
+ * same release a user would install) and @types/node, linked once, so each installs only rxws
+ * and rxjs.
  */
 const root = join(__dirname, '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const fixtures = join(__dirname, 'fixtures/consumer');
 const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
+const tsc = join(root, 'node_modules/typescript/bin/tsc');
 const locked = (name: string): string => lock.packages[`node_modules/${name}`].version;
 
 /** The lowest rxjs the peer range allows (`^7.x.y`): it runs, and types under `node10`. */
@@ -54,7 +66,7 @@ function quickStart(): string {
   return block[1];
 }
 
-/** A new project with the tarball, the given rxjs, TypeScript and @types/node installed. */
+/** A new project with the tarball and the given rxjs installed. */
 async function consumer(
   dir: string,
   tarball: string,
@@ -85,16 +97,7 @@ async function consumer(
   writeFileSync(join(dir, 'quick-start.mjs'), quickStart());
   return run(
     'npm',
-    [
-      'install',
-      tarball,
-      `rxjs@${rxjs}`,
-      `typescript@${locked('typescript')}`,
-      `@types/node@${locked('@types/node')}`,
-      '--prefer-offline',
-      '--no-audit',
-      '--no-fund',
-    ],
+    ['install', tarball, `rxjs@${rxjs}`, '--prefer-offline', '--no-audit', '--no-fund'],
     dir,
   );
 }
@@ -153,13 +156,7 @@ describe('the packed package, installed into a new project', () => {
     }
     await run(
       process.execPath,
-      [
-        join(root, 'node_modules/typescript/bin/tsc'),
-        '-p',
-        'tsconfig.build.json',
-        '--outDir',
-        join(stage, 'dist'),
-      ],
+      [tsc, '-p', 'tsconfig.build.json', '--outDir', join(stage, 'dist')],
       root,
     );
     const { stdout } = await run(
@@ -170,6 +167,9 @@ describe('the packed package, installed into a new project', () => {
     const [info] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
     packed = info.files.map((f) => f.path);
     const tarball = join(work, info.filename);
+    // @types/node where every project finds it (node_modules of their parent folder).
+    mkdirSync(join(work, 'node_modules/@types'), { recursive: true });
+    symlinkSync(join(root, 'node_modules/@types/node'), join(work, 'node_modules/@types/node'));
     const [a, b, c] = await Promise.all([
       consumer(latest, tarball, locked('rxjs'), node16),
       consumer(lowest, tarball, lowestRxjs, node10),
@@ -179,11 +179,9 @@ describe('the packed package, installed into a new project', () => {
     // Compiled here, not in a test, so each test below stands on its own.
     await Promise.all(
       [latest, lowest, lowestNode16].map(async (dir) => {
-        compiled[dir] = await run(
-          process.execPath,
-          ['node_modules/typescript/bin/tsc', '-p', '.'],
-          dir,
-        ).catch((err: Error) => err.message);
+        compiled[dir] = await run(process.execPath, [tsc, '-p', '.'], dir).catch(
+          (err: Error) => err.message,
+        );
       }),
     );
   }, 240_000);
@@ -255,4 +253,51 @@ describe('the packed package, installed into a new project', () => {
     },
     60_000,
   );
+
+  describe('its declarations', () => {
+    const dist = (): string => join(work, 'stage/dist');
+    const declarations = (): string[] =>
+      readdirSync(dist(), { withFileTypes: true, recursive: true })
+        .filter((e) => e.isFile() && e.name.endsWith('.d.ts'))
+        .map((e) => join(e.parentPath, e.name));
+
+    it('hold no member marked @internal', () => {
+      const files = declarations();
+      expect(files.length).toBeGreaterThan(20);
+      const marked = files.filter((f) => readFileSync(f, 'utf8').includes('@internal'));
+      expect(marked.map((f) => relative(dist(), f))).toEqual([]);
+    });
+
+    it("keep the parts' calls to a connection out of Connection's declaration", () => {
+      const text = readFileSync(join(dist(), 'connection/connection.d.ts'), 'utf8');
+      const members = text.slice(text.indexOf('export declare class Connection'));
+      for (const name of ['handlePiece', 'sinkNext', 'overflowed', 'failInbound', 'openOutbound']) {
+        expect([name, members.includes(`${name}(`) || members.includes(`${name}:`)]).toEqual([
+          name,
+          false,
+        ]);
+      }
+    });
+
+    it("reach no module of ws's from index.d.ts: users need no @types/ws", () => {
+      const files = declarations();
+      const seen = new Set<string>();
+      const importers: string[] = [];
+      const visit = (file: string): void => {
+        if (seen.has(file)) return;
+        seen.add(file);
+        const text = readFileSync(file, 'utf8');
+        for (const [, spec] of text.matchAll(/(?:from\s+|import\()\s*['"]([^'"]+)['"]/g)) {
+          if (spec === 'ws' || spec.startsWith('ws/')) importers.push(relative(dist(), file));
+          if (spec.startsWith('.')) {
+            const base = join(file, '..', spec);
+            visit(files.includes(`${base}.d.ts`) ? `${base}.d.ts` : join(base, 'index.d.ts'));
+          }
+        }
+      };
+      visit(join(dist(), 'index.d.ts'));
+      expect(seen.size).toBeGreaterThan(20);
+      expect(importers).toEqual([]);
+    });
+  });
 });
