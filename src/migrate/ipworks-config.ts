@@ -6,11 +6,26 @@ import {
   type UnmappedSetting,
 } from '../errors';
 import { resolveOptions, type ServerOptions } from '../options';
-import { splitList } from '../transport/allow-list';
+import type { TlsCertificate } from '../transport/tls-options';
 import { IPWORKS_MEMBERS, type IPWorksMember, type IPWorksMemberKind } from './ipworks-members';
+import {
+  CERTIFICATE_MEMBERS,
+  TLS_MEMBERS,
+  tlsFromIPWorks,
+  type TlsSetting,
+  type TlsSource,
+} from './ipworks-tls';
+import {
+  KIND_WORDS,
+  readBoolean,
+  readInteger,
+  readList,
+  readText,
+  wrongValue,
+  type IPWorksValue,
+} from './ipworks-values';
 
-/** A setting's value as IPWorks users hold it: text, a number, a boolean, or a list. */
-export type IPWorksValue = string | number | boolean | readonly string[];
+export type { IPWorksValue } from './ipworks-values';
 
 /**
  * IPWorks WebSocketServer settings in the forms users have them:
@@ -36,6 +51,15 @@ export interface FromIPWorksConfigOptions {
    * an index also leaves out its indexed forms. Default `[]`.
    */
   ignore?: readonly string[];
+  /**
+   * The certificate to serve when the configuration turns TLS on (UseSSL=true): `{ cert, key }`
+   * or `{ pfx, passphrase }`, paths or contents, as in the `tls` option. It goes into the `tls`
+   * option made, and the configuration's own certificate settings (SSLCertEncoded,
+   * SSLCertStore, SSLCertStorePassword, SSLCertStoreType, SSLCertSubject) are left out: the way
+   * to carry over a certificate kept in a Windows store, once exported. Default: the
+   * certificate the configuration names, if Node can read it.
+   */
+  certificate?: TlsCertificate;
 }
 
 /** One `Name=Value` as given, before it is looked up. */
@@ -55,42 +79,15 @@ const UNMAPPED = Symbol('unmapped');
  */
 type Converter = (value: IPWorksValue, member: IPWorksMember) => unknown;
 
-const KIND_WORDS: Readonly<Record<IPWorksMemberKind, string>> = {
-  property: 'property',
-  config: 'config setting',
-  method: 'method',
-  event: 'event',
-  field: 'connection field',
-};
-
-function wrongValue(member: IPWorksMember, expected: string, value: unknown): never {
-  throw new InvalidArgumentError(
-    `IPWorks ${KIND_WORDS[member.kind]} "${member.name}" must be ${expected}, got ${show(value)}`,
-  );
-}
-
 // The value kinds of IPWorks settings, read from text as IPWorks reads them.
-const boolean: Converter = (v, m) => {
-  if (typeof v === 'boolean') return v;
-  if (v === 1 || v === 0) return v === 1;
-  const text = typeof v === 'string' ? v.trim().toLowerCase() : undefined;
-  if (text === 'true' || text === '1') return true;
-  if (text === 'false' || text === '0') return false;
-  return wrongValue(m, 'true, false, 1 or 0', v);
-};
-const integer = (v: IPWorksValue, m: IPWorksMember): number => {
-  if (typeof v === 'number' && Number.isInteger(v)) return v;
-  if (typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v)) return Number(v);
-  return wrongValue(m, 'an integer', v);
-};
-const text: Converter = (v, m) => (typeof v === 'string' ? v : wrongValue(m, 'a string', v));
-const list: Converter = (v, m) => {
-  if (typeof v === 'string') return splitList(v);
-  if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return [...v];
-  return wrongValue(m, 'a comma-separated string or an array of strings', v);
-};
+const boolean: Converter = readBoolean;
+const integer = readInteger;
+const text: Converter = readText;
+const list: Converter = readList;
 /** A switch rxws cannot turn on: off maps to nothing, on cannot be mapped. */
 const offOnly: Converter = (v, m) => (boolean(v, m) ? UNMAPPED : NOTHING);
+/** A number whose 0 is what rxws does; any other value cannot be mapped. */
+const zeroOnly: Converter = (v, m) => (integer(v, m) === 0 ? NOTHING : UNMAPPED);
 
 /** The converter of every member that `fromIPWorksConfig()` can map, by name. */
 const CONVERTERS: Readonly<Record<string, Converter>> = {
@@ -103,8 +100,6 @@ const CONVERTERS: Readonly<Record<string, Converter>> = {
     return host === '' ? NOTHING : host;
   },
   LocalPort: integer,
-  SSLAuthenticateClients: offOnly,
-  UseSSL: offOnly,
   BufferMessage: boolean,
   DisconnectStatusCode: integer,
   DisconnectStatusDescription: text,
@@ -132,6 +127,17 @@ const CONVERTERS: Readonly<Record<string, Converter>> = {
     return wrongValue(m, 'true, false, 0, 1 or 2', v);
   },
   LogSSLPackets: offOnly,
+  SSLCheckCRL: (v, m) => {
+    // 0 off; 1 and 2 fetch the lists, which Node cannot do (true and false as 1 and 0).
+    const t = typeof v === 'string' ? v.trim().toLowerCase() : v;
+    if (t === false || t === 0 || t === 'false' || t === '0') return NOTHING;
+    if (t === true || t === 1 || t === 2 || t === 'true' || t === '1' || t === '2') return UNMAPPED;
+    return wrongValue(m, '0, 1 or 2', v);
+  },
+  SSLCipherStrength: zeroOnly,
+  // rxws refuses renegotiation and OpenSSL always supports the renegotiation_info extension.
+  SSLEnableRenegotiation: (v, m) => (boolean(v, m) ? NOTHING : UNMAPPED),
+  SSLSecurityFlags: zeroOnly,
   LogLevel: integer,
 };
 
@@ -169,12 +175,20 @@ function baseName(name: string): string {
  *   (`AllowedClients`) comma-separated or as an array. Units are converted where they differ:
  *   `DefaultConnectionTimeout` in seconds becomes `handshakeTimeout` in milliseconds.
  * - A value that asks only for what rxws does by default maps to no option: `LocalHost=""`,
- *   `DefaultConnectionTimeout=0` (rxws's 10 s bound applies), and `Listening`, `UseSSL`,
- *   `SSLAuthenticateClients`, `LogSSLPackets` set to false.
- * - Settings without an equivalent (TLS until wss support arrives, read-only values, methods,
- *   events, unknown names) do not stop the reading: every one is collected, and one
- *   `UnmappedSettingError` lists them all, each with why and what to use instead. Leave out the
- *   ones you handle otherwise with `ignore`. Nothing is dropped silently.
+ *   `DefaultConnectionTimeout=0` (rxws's 10 s bound applies), `Listening`, `UseSSL`,
+ *   `SSLAuthenticateClients`, `LogSSLPackets` set to false, `SSLEnableRenegotiation` set to
+ *   true, and `SSLCheckCRL`, `SSLCipherStrength`, `SSLSecurityFlags` set to 0.
+ * - TLS: `UseSSL=true` makes the `tls` option, from the certificate (SSLCertStoreType PFXFile,
+ *   PFXBlob, PEMKeyFile or PEMKeyBlob with SSLCertStore, SSLCertStorePassword, SSLCertSubject;
+ *   or the `certificate` option, which replaces them) and the SSL settings that are `tls` fields
+ *   (SSLEnabledProtocols, cipher suites, signature algorithms, groups, CAs, chain, session
+ *   reuse, client certificates). The result is always one `createServer()` accepts: with TLS on
+ *   but no certificate rxws can read, `tls` is left out and UseSSL is reported unmapped, saying
+ *   what to give; a TLS setting without `UseSSL=true` (IPWorks ignores it then) is reported too.
+ * - Settings without an equivalent (read-only values, methods, events, unknown names, a
+ *   Windows certificate store) do not stop the reading: every one is collected, and one
+ *   `UnmappedSettingError` lists them all, in the order given, each with why and what to use
+ *   instead. Leave out the ones you handle otherwise with `ignore`. Nothing is dropped silently.
  *
  * ```ts
  * import { createServer, fromIPWorksConfig } from 'rxws';
@@ -192,10 +206,13 @@ function baseName(name: string): string {
  *
  * @param config a `Config()` string (several settings one per line or separated by `;`), an
  *   array of `Config()` strings, or an object of name to value; see `IPWorksConfig`.
- * @param options `ignore`: names of settings to leave out (default `[]`).
+ * @param options `ignore`: names of settings to leave out (default `[]`); `certificate`: the
+ *   certificate to serve, `{ cert, key }` or `{ pfx, passphrase }` (default: the
+ *   configuration's).
  * @returns the options, unresolved (defaults are not filled in), to spread into `createServer()`.
  * @throws {InvalidArgumentError} for a setting written wrong, a value of the wrong kind or out of
- *   the option's range (naming the IPWorks setting and the value), or a setting given twice.
+ *   the option's range (naming the IPWorks setting and the value), a setting given twice, two
+ *   settings that both give `tls.ciphers`, or a `certificate` without `UseSSL=true`.
  * @throws {UnmappedSettingError} `ERR_UNMAPPED_SETTING`, listing every setting without an rxws
  *   option (`settings`), once the rest is known to be valid.
  */
@@ -210,26 +227,30 @@ export function fromIPWorksConfig(
     );
   }
   const ignored = new Set((ignore as string[]).map((n) => n.trim().toLowerCase()));
+  const certificate = options?.certificate;
   const result: Record<string, unknown> = {};
-  /** The member and value behind each option path set. */
-  const sources = new Map<string, { member: IPWorksMember; value: IPWorksValue }>();
+  /** What gave each option path set, for naming it in an option error. */
+  const sources = new Map<string, readonly TlsSource[]>();
   const seen = new Set<IPWorksMember>();
-  const unmapped: UnmappedSetting[] = [];
+  const unmapped: (UnmappedSetting & { position: number })[] = [];
+  const tlsSettings: TlsSetting[] = [];
 
-  for (const { name, value } of settingsOf(config)) {
+  settingsOf(config).forEach(({ name, value }, position) => {
     const found = BY_NAME.get(baseName(name));
     // An index on a member that takes none makes an unknown name.
     const member = found && (found.name.includes('[') || !name.includes('[')) ? found : undefined;
     if (
       ignored.has(name.toLowerCase()) ||
       ignored.has(baseName(name)) ||
-      (member && ignored.has(member.name.toLowerCase()))
+      (member && ignored.has(member.name.toLowerCase())) ||
+      // A certificate given to fromIPWorksConfig() replaces the configuration's.
+      (member && certificate !== undefined && CERTIFICATE_MEMBERS.has(member.name))
     ) {
-      continue;
+      return;
     }
     if (!member) {
-      unmapped.push({ name, message: unknownMessage(name) });
-      continue;
+      unmapped.push({ name, message: unknownMessage(name), position });
+      return;
     }
     if (seen.has(member) && !member.name.includes('[')) {
       throw new InvalidArgumentError(
@@ -237,36 +258,56 @@ export function fromIPWorksConfig(
       );
     }
     seen.add(member);
+    if (TLS_MEMBERS.has(member.name)) {
+      tlsSettings.push({ member, name, value, position });
+      return;
+    }
     const convert = CONVERTERS[member.name];
     const converted = convert ? convert(value, member) : UNMAPPED;
-    if (converted === NOTHING) continue;
+    if (converted === NOTHING) return;
     if (converted === UNMAPPED || member.option === undefined) {
-      unmapped.push({ name, message: unmappedMessage(member) });
-      continue;
+      unmapped.push({ name, message: unmappedMessage(member), position });
+      return;
     }
     setPath(result, member.option, converted);
-    sources.set(member.option, { member, value });
-  }
+    sources.set(member.option, [
+      { label: `IPWorks ${KIND_WORDS[member.kind]} "${member.name}" set to ${show(value)}`, value },
+    ]);
+  });
 
   // KeepAliveInterval alone turns keep-alive on, as in IPWorks, with the OS's idle time.
   const keepAlive = result.keepAlive as { time?: number; interval?: number } | undefined;
   if (keepAlive && keepAlive.time === undefined) result.keepAlive = { time: 0, ...keepAlive };
 
+  const tls = tlsFromIPWorks(tlsSettings, certificate);
+  if (tls.tls) result.tls = tls.tls;
+  unmapped.push(...tls.unmapped);
+  for (const [path, from] of tls.sources) sources.set(path, from);
+
   try {
     resolveOptions(result as ServerOptions);
   } catch (err) {
     if (!(err instanceof InvalidOptionError)) throw err;
-    const source =
+    const root = err.option.split('.')[0];
+    const candidates =
       sources.get(err.option) ??
-      [...sources.entries()].find(([path]) => path.split('.')[0] === err.option)?.[1];
-    if (!source) throw err;
-    const { member, value } = source;
-    throw new InvalidArgumentError(
-      `IPWorks ${KIND_WORDS[member.kind]} "${member.name}" set to ${show(value)}: ${err.message}`,
-      { cause: err },
+      (root === 'tls'
+        ? undefined
+        : [...sources.entries()].find(([path]) => path.split('.')[0] === err.option)?.[1]);
+    if (!candidates) throw err;
+    // Of several settings behind one path (CA sources), the one the message quotes.
+    const source =
+      candidates.find((c) => typeof c.value === 'string' && err.message.includes(c.value.trim())) ??
+      candidates[0];
+    throw new InvalidArgumentError(`${source.label}: ${err.message}`, { cause: err });
+  }
+  if (unmapped.length > 0) {
+    throw new UnmappedSettingError(
+      [...unmapped]
+        .sort((a, b) => a.position - b.position)
+        .map(({ name, message }) => ({ name, message })),
     );
   }
-  if (unmapped.length > 0) throw new UnmappedSettingError(unmapped);
   return result as ServerOptions;
 }
 

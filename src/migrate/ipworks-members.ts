@@ -21,16 +21,6 @@ export interface IPWorksMember {
   readonly note: string;
 }
 
-const TLS = 'TLS arrives with wss support (issue 14)';
-
-/** The note of a TLS setting: when TLS comes, and what to set on an `https.Server` meanwhile. */
-function tls(meanwhile: string): string {
-  return `${TLS}; meanwhile ${meanwhile} on an \`https.Server\` given as option \`server\``;
-}
-
-/** The note of a read-only TLS setting, read per connection. */
-const TLS_READ_ONLY = `${TLS}; read-only, per connection`;
-
 const member = (
   kind: IPWorksMemberKind,
   name: string,
@@ -69,25 +59,32 @@ export const IPWORKS_MEMBERS: readonly IPWorksMember[] = Object.freeze([
     note: '0 picks a free port; `listen()` resolves with the real one',
   }),
   member('property', 'SSLAuthenticateClients', {
-    note: `${tls('set `requestCert`')}; \`false\` maps to nothing`,
+    option: 'tls.requestClientCert',
+    note: "asks clients for a certificate, checked against `tls.ca` (Node's bundled root CAs when none is given) and `tls.crl`; option `onClientCertificate` decides, and without it only a certificate whose chain verifies is accepted; `false` maps to nothing",
   }),
   member('property', 'SSLCertEncoded', {
-    note: tls('set `cert` (PEM)'),
+    use: 'option `tls.cert`, with `tls.key`',
+    note: 'a certificate without its key: `fromIPWorksConfig()` takes the certificate from `SSLCertStore`, or from its option `certificate`',
   }),
   member('property', 'SSLCertStore', {
-    note: `${tls('set `pfx`, or `key` and `cert`,')}; Node has no certificate stores`,
+    option: 'tls.pfx',
+    note: 'read as `SSLCertStoreType` says: PFXFile (2, the file) and PFXBlob (3, the bundle in base64) become `tls.pfx`; PEMKeyFile (6, the file) and PEMKeyBlob (7, the text), holding the certificate, its chain and its key, become `tls.cert` and `tls.key`',
   }),
   member('property', 'SSLCertStorePassword', {
-    note: tls('set `passphrase`'),
+    option: 'tls.passphrase',
+    note: 'of the PKCS#12 bundle or of an encrypted PEM key',
   }),
   member('property', 'SSLCertStoreType', {
-    note: tls('set `pfx` (PFX) or `key` and `cert` (PEM)'),
+    use: 'read with `SSLCertStore`',
+    note: "PFXFile (2), PFXBlob (3), PEMKeyFile (6) and PEMKeyBlob (7), by number or name; Node reads only PEM and PKCS#12: Windows stores (User 0, IPWorks' default, and Machine 1), JKS (4, 5), PKCS#11 (23) and the other types have no equivalent (export the certificate and its key to PEM or PKCS#12; `tls.certStore` and `tls.certStoreType` are refused with that advice)",
   }),
   member('property', 'SSLCertSubject', {
-    note: tls('set the `cert` you chose'),
+    option: 'tls.certSubject',
+    note: "picks, among PEM certificates, the one whose subject contains this text (Node prints a subject one `key=value` per line: give one part, such as `CN=name`); `*` or empty maps to nothing; with a PKCS#12 store it is refused, as rxws serves the certificate of the bundle's key",
   }),
   member('property', 'UseSSL', {
-    note: `${tls('set `key` and `cert`')}; \`false\` maps to nothing`,
+    option: 'tls',
+    note: 'true: `fromIPWorksConfig()` makes `tls` from the certificate and the SSL settings, or reports UseSSL when it finds no certificate Node can read; the TLS handshake is then a stage of the accept path, between the connection request and HTTP; `false` maps to nothing',
   }),
 
   // Methods
@@ -153,13 +150,16 @@ export const IPWORKS_MEMBERS: readonly IPWorksMember[] = Object.freeze([
     note: 'current value, then each edge; sends made while false wait in order in the send queue',
   }),
   member('event', 'SSLClientAuthentication', {
-    note: tls("handle `'secureConnection'`"),
+    use: 'option `onClientCertificate`; `conn.tls.peerCertificate`',
+    note: "gets the certificate (PEM, subject, issuer, serial number, SHA-256 fingerprint, validity), the verdict (`'OK'` or Node's error code, `'NO_CERTIFICATE'` when none was sent) and `accept`; its answer (a boolean, Promise or Observable) overrides the verdict both ways; a rejection is a log entry `refused` with stage `tls`, code `ERR_CLIENT_CERT`",
   }),
   member('event', 'SSLConnectionRequest', {
-    note: tls('set `SNICallback`'),
+    use: 'option `onTlsRequest`; option `tls.sni`',
+    note: 'the hook gets the host name asked for (SNI), the ALPN protocols and TLS versions offered, read from the ClientHello before any TLS byte is answered, and answers a boolean; it does not see the cipher suites or signature algorithms offered, nor choose the certificate: `tls.sni` chooses it by host name',
   }),
   member('event', 'SSLStatus', {
-    note: tls("handle `'secureConnection'` and `'tlsClientError'`"),
+    use: 'log entries `tls` (`handshake-start`, `secure`); `refused` with stage `tls`',
+    note: "`secure` carries the protocol, cipher, resumption, host name and verdict; a failed handshake is `refused` with `ERR_TLS` and OpenSSL's reason",
   }),
   member('event', 'WebSocketOpenRequest', {
     use: 'option `onOpenRequest`; option `protocols`',
@@ -205,7 +205,7 @@ export const IPWORKS_MEMBERS: readonly IPWorksMember[] = Object.freeze([
   }),
   member('config', 'DefaultConnectionTimeout', {
     option: 'handshakeTimeout',
-    note: "seconds become milliseconds (×1000); rxws bounds the time from TCP accept to the open WebSocket (an attached `https.Server` bounds its TLS handshake with its own `handshakeTimeout`); 0 (no limit) maps to nothing and rxws's default of 10 s applies",
+    note: "seconds become milliseconds (×1000); rxws bounds the time from TCP accept to the open WebSocket, the TLS handshake included (an attached `https.Server` bounds its TLS handshake with its own `handshakeTimeout`); 0 (no limit) maps to nothing and rxws's default of 10 s applies",
   }),
   member('config', 'InBufferSize', {
     option: 'inBufferSize',
@@ -236,73 +236,105 @@ export const IPWORKS_MEMBERS: readonly IPWorksMember[] = Object.freeze([
     note: 'true, 1 or 2: listen on `::`, which takes IPv4 clients too (dual stack); false or 0: on `0.0.0.0`; only without `LocalHost`',
   }),
   member('config', 'LogSSLPackets', {
-    note: `${tls("call `enableTrace()` in `'secureConnection'`")}; \`false\` maps to nothing`,
+    use: 'option `tls.keylog` (a callback)',
+    note: "gets each line of TLS key material (NSS key-log format, as Wireshark's SSLKEYLOGFILE reads), not the packets; `false` maps to nothing",
   }),
   member('config', 'OpenSSLCADir', {
-    note: tls('set `ca` to the certificates of the directory'),
+    option: 'tls.ca',
+    note: "rxws reads the directory's `.pem`, `.crt` and `.cer` files (Node has no CApath); one list with SSLCACerts and OpenSSLCAFile",
   }),
   member('config', 'OpenSSLCAFile', {
-    note: tls('set `ca` to the file'),
+    option: 'tls.ca',
+    note: 'the path, read at `createServer()`; one list with SSLCACerts and OpenSSLCADir',
   }),
   member('config', 'OpenSSLCipherList', {
-    note: tls('set `ciphers`'),
+    option: 'tls.ciphers',
+    note: "OpenSSL's list format, as is; TLS 1.3 suites go in the same string by their names (a list without any keeps Node's TLS 1.3 suites); not with SSLEnabledCipherSuites",
   }),
   member('config', 'OpenSSLPrngSeedData', {
     note: "not needed, Node's OpenSSL seeds itself",
   }),
   member('config', 'ReuseSSLSession', {
-    note: tls('set `ticketKeys` and `sessionTimeout`'),
+    option: 'tls.sessionResumption',
+    note: "session tickets; rxws's default is true; `tls.ticketKeys` shares their keys across a cluster, `tls.sessionTimeout` sets their life",
   }),
   member('config', 'SSLCACerts', {
-    note: tls('append them to `cert`'),
+    option: 'tls.ca',
+    note: 'PEM text, trusted for client certificates (give it in the object or array form: a `Config()` line cannot hold its line breaks); one list with OpenSSLCAFile and OpenSSLCADir',
   }),
   member('config', 'SSLCheckCRL', {
-    note: tls('set `crl`'),
+    use: 'option `tls.crl` (lists as PEM text or files)',
+    note: 'Node neither fetches CRLs from their distribution points nor checks OCSP: give the lists and renew them with `server.setTls()`; 0 maps to nothing',
   }),
   member('config', 'SSLCipherStrength', {
-    note: tls('set `ciphers` (`HIGH`, `@SECLEVEL=n`)'),
+    use: 'option `tls.ciphers` (`HIGH`, `@SECLEVEL=n`)',
+    note: 'Node has no minimum of bits: say it in the cipher list; the bits negotiated are `conn.tls.cipherBits`; 0 maps to nothing',
   }),
   member('config', 'SSLEnabledCipherSuites', {
-    note: tls('set `ciphers`'),
+    option: 'tls.ciphers',
+    note: "IANA names, separated by commas or semicolons, become OpenSSL's; `*` maps to nothing (Node's default list); not with OpenSSLCipherList",
   }),
   member('config', 'SSLEnabledProtocols', {
-    note: tls('set `minVersion` and `maxVersion`'),
+    option: 'tls.minVersion',
+    note: "the sum of version bits (TLS 1.0 192, TLS 1.1 768, TLS 1.2 3072, TLS 1.3 12288) becomes `tls.minVersion` and `tls.maxVersion`, a range without gaps; SSL 2.0 (12) and 3.0 (48) are refused; rxws's default is TLS 1.2 to 1.3",
   }),
   member('config', 'SSLEnableRenegotiation', {
-    note: tls('set `secureOptions`'),
+    note: 'rxws always refuses renegotiation (TLS 1.3 has none), and OpenSSL always supports the renegotiation_info extension (RFC 5746): `true` maps to nothing, `false` cannot be mapped',
   }),
   member('config', 'SSLIncludeCertChain', {
-    note: tls('put the intermediates in `cert`'),
+    option: 'tls.includeChain',
+    note: "sends the chain certificates given after the certificate; rxws's default is true",
   }),
-  member('config', 'SSLNegotiatedCipher', { note: TLS_READ_ONLY }),
-  member('config', 'SSLNegotiatedCipherStrength', { note: TLS_READ_ONLY }),
-  member('config', 'SSLNegotiatedCipherSuite', { note: TLS_READ_ONLY }),
-  member('config', 'SSLNegotiatedKeyExchange', { note: TLS_READ_ONLY }),
-  member('config', 'SSLNegotiatedKeyExchangeStrength', { note: TLS_READ_ONLY }),
-  member('config', 'SSLNegotiatedProtocol', { note: TLS_READ_ONLY }),
+  member('config', 'SSLNegotiatedCipher', {
+    use: '`conn.tls.cipher.name`; `request.tls` in `onOpenRequest`',
+    note: "read-only, per connection: OpenSSL's name of the suite",
+  }),
+  member('config', 'SSLNegotiatedCipherStrength', {
+    use: '`conn.tls.cipherBits`',
+    note: "read-only, per connection: bits of the bulk cipher's key (128, 256), read from the suite's name",
+  }),
+  member('config', 'SSLNegotiatedCipherSuite', {
+    use: '`conn.tls.cipher.standardName`',
+    note: "read-only, per connection: IANA's name of the suite",
+  }),
+  member('config', 'SSLNegotiatedKeyExchange', {
+    note: "Node tells the key-exchange group on the client side only (`getEphemeralKeyInfo()`); a TLS 1.2 suite's OpenSSL name starts with its kind (`ECDHE-`, `DHE-`; `conn.tls.cipher.name`), and TLS 1.3 always uses (EC)DHE",
+  }),
+  member('config', 'SSLNegotiatedKeyExchangeStrength', {
+    note: 'Node tells the key-exchange group on the client side only (`getEphemeralKeyInfo()`), so not its strength',
+  }),
+  member('config', 'SSLNegotiatedProtocol', {
+    use: '`conn.tls.protocol`',
+    note: "read-only, per connection: `'TLSv1.3'`, `'TLSv1.2'`, ...",
+  }),
   member('config', 'SSLProvider', {
     note: 'not needed, Node always uses the OpenSSL it is built with',
   }),
   member('config', 'SSLSecurityFlags', {
-    note: tls("set `rejectUnauthorized` and check in `'secureConnection'`"),
+    use: 'option `onClientCertificate` (an answer per verdict)',
+    note: "instead of flags, answer true for the verdicts to let through (`'CERT_HAS_EXPIRED'`, ...); 0 maps to nothing",
   }),
   member('config', 'SSLServerCACerts', {
-    note: tls('set `ca`'),
+    note: "CAs for checking a server's certificate, which a server is never sent; the CAs for client certificates are SSLCACerts (`tls.ca`)",
   }),
   member('config', 'TLS12SignatureAlgorithms', {
-    note: tls('set `sigalgs`'),
+    option: 'tls.sigalgs',
+    note: "`sha256-rsa` becomes `RSA+SHA256`, and OpenSSL's names pass as they are; Node has one list for TLS 1.2 and 1.3: merged with TLS13SignatureAlgorithms",
   }),
   member('config', 'TLS12SupportedGroups', {
-    note: tls('set `ecdhCurve`'),
+    option: 'tls.groups',
+    note: "`ecdhe_secp256r1` becomes `P-256`, and OpenSSL's names pass as they are; Node has one list for TLS 1.2 and 1.3: merged with TLS13SupportedGroups",
   }),
   member('config', 'TLS13KeyShareGroups', {
     note: "not needed, a server answers with one of the client's key shares",
   }),
   member('config', 'TLS13SignatureAlgorithms', {
-    note: tls('set `sigalgs`'),
+    option: 'tls.sigalgs',
+    note: '`rsa_pss_sha256` becomes `rsa_pss_rsae_sha256:rsa_pss_pss_sha256`, other names (`ed25519`, `ecdsa_secp256r1_sha256`) pass as they are; merged with TLS12SignatureAlgorithms',
   }),
   member('config', 'TLS13SupportedGroups', {
-    note: tls('set `ecdhCurve`'),
+    option: 'tls.groups',
+    note: '`ecdhe_x25519` becomes `X25519`, `ffdhe_2048` `ffdhe2048`, ...; merged with TLS12SupportedGroups',
   }),
   member('config', 'LogLevel', {
     option: 'logLevel',
