@@ -32,6 +32,8 @@ export type RxwsErrorCode =
   | 'ERR_INVALID_PAYLOAD'
   | 'ERR_MESSAGE_TOO_BIG'
   | 'ERR_SOCKET'
+  | 'ERR_TLS'
+  | 'ERR_CLIENT_CERT'
   | 'ERR_UNMAPPED_SETTING';
 
 /** Details an rxws error may carry besides its message. */

@@ -182,7 +182,7 @@ export class RxwsServer {
         this.logger.log({
           level: 1,
           type: 'listening',
-          message: `listening on ws://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}${this.options.path ?? ''}`,
+          message: `listening on ${this.options.tls ? 'wss' : 'ws'}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}${this.options.path ?? ''}`,
         });
         const keepAlive = this.options.keepAlive;
         if (keepAlive && keepAlive.interval !== undefined) {

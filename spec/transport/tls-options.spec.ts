@@ -98,6 +98,19 @@ describe('resolveTls()', () => {
     });
   });
 
+  it('takes one PEM file holding the certificate and its key as both, and no certSubject with pfx', () => {
+    const both = `${c.serverCert}${c.serverKey}`;
+    const r = resolveTls({ cert: both, key: both });
+    expect(r.contextOptions.cert).toBe(pemBlocks(c.serverCert)[0]);
+    expect(r.contextOptions.key).toBe(pemBlocks(c.serverKey)[0]);
+    expect(error({ pfx: c.pfx, passphrase: 'pfx-pass', certSubject: 'CN=localhost' })).toEqual({
+      name: 'InvalidOptionError',
+      option: 'tls.certSubject',
+      message:
+        '"tls.certSubject" picks among PEM certificates (`cert`, `key`): Node serves a PFX bundle\'s own certificate',
+    });
+  });
+
   it('sends the chain given after the certificate unless includeChain is false', () => {
     const withChain = `${c.serverCert}${c.caCert}`;
     expect(

@@ -125,9 +125,9 @@ describe('the tls stage', () => {
     const tcp = tcpConnect(port, '127.0.0.1');
     await new Promise((r) => tcp.once('close', r));
     expect(await refused).toMatchObject({
-      stage: 'handshake',
+      stage: 'tls',
       code: 'ERR_TIMEOUT',
-      reason: 'no WebSocket handshake within 200 ms',
+      reason: 'no TLS handshake within 200 ms',
     });
   });
 

@@ -65,6 +65,8 @@ export interface StageChainConfig extends PerAddressLimits {
 
 interface Pending extends Peer {
   tls?: TlsFacts;
+  /** True while the socket is in its TLS handshake (a timeout is then the tls stage's). */
+  inTls?: boolean;
   readonly timer: NodeJS.Timeout;
   /** Where the socket counts in the per-address limits (undefined: not counted). */
   readonly slotKey: string | undefined;
@@ -245,8 +247,10 @@ export class StageChain {
       socket.destroy();
       return;
     }
+    entry.inTls = true;
     this.tlsStage!.start(socket, entry, {
       secure: (tlsSocket, facts) => {
+        entry.inTls = false;
         if (this.closingFlag) {
           tlsSocket.destroy();
           return;
@@ -257,6 +261,7 @@ export class StageChain {
         next(tlsSocket);
       },
       refused: (code, reason) => {
+        entry.inTls = false;
         this.config.logger.log(
           refusalEntry('tls', code, reason, entry.remoteAddress, entry.remotePort),
         );
@@ -403,11 +408,12 @@ export class StageChain {
   // The socket stays in the chain (and counts against maxConnections) until it has closed.
   private readonly timedOut = (socket: Socket): void => {
     const peer = this.peerOf(socket);
+    const inTls = this.pending.get(socket)?.inTls === true;
     this.config.logger.log(
       refusalEntry(
-        'handshake',
+        inTls ? 'tls' : 'handshake',
         'ERR_TIMEOUT',
-        `no WebSocket handshake within ${this.config.handshakeTimeout} ms`,
+        `no ${inTls ? 'TLS' : 'WebSocket'} handshake within ${this.config.handshakeTimeout} ms`,
         peer.remoteAddress,
         peer.remotePort,
       ),

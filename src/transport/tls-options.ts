@@ -29,9 +29,9 @@ export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
  */
 export interface TlsOptions extends TlsCertificate {
   /**
-   * Picks, from several certificates given in `cert`/`key` or a `pfx` bundle, the one whose
-   * subject contains this text (`'CN=example.com'`), or `'*'` the first (SSLCertSubject).
-   * Default: the first.
+   * Picks, from several certificates given in `cert`/`key`, the one whose subject contains this
+   * text (`'CN=example.com'`), or `'*'` the first (SSLCertSubject). Not with `pfx`: Node serves
+   * a PKCS#12 bundle's own certificate and cannot pick within it. Default: the first.
    */
   certSubject?: string;
   /** Sends the chain certificates given after the certificate (SSLIncludeCertChain). Default true. */
@@ -176,6 +176,8 @@ function pemList(name: string, value: unknown, directories: boolean): (string | 
   return out;
 }
 
+const isCertificate = (block: string): boolean => block.startsWith('-----BEGIN CERTIFICATE-----');
+
 /** Splits PEM text into its blocks (certificates, keys) in order. */
 export function pemBlocks(pem: string | Buffer): string[] {
   const text = typeof pem === 'string' ? pem : pem.toString('utf8');
@@ -218,6 +220,12 @@ function certificateOptions(
         `"${name}" takes \`pfx\` or \`cert\` and \`key\`, not both`,
       );
     }
+    if (subject !== undefined && subject !== '*') {
+      throw new InvalidOptionError(
+        `${name}.certSubject`,
+        `"${name}.certSubject" picks among PEM certificates (\`cert\`, \`key\`): Node serves a PFX bundle's own certificate`,
+      );
+    }
     out.pfx = fileOrBuffer(`${name}.pfx`, value.pfx);
     return out;
   }
@@ -228,8 +236,13 @@ function certificateOptions(
     );
   }
   // Each source is one certificate followed by its chain; several sources: several certificates.
-  const certs = pemList(`${name}.cert`, value.cert, false).map(pemBlocks);
-  const keys = pemList(`${name}.key`, value.key, false).flatMap(pemBlocks);
+  // Blocks are told apart by type, so one file holding a certificate and its key serves as both.
+  const certs = pemList(`${name}.cert`, value.cert, false).map((pem) =>
+    pemBlocks(pem).filter(isCertificate),
+  );
+  const keys = pemList(`${name}.key`, value.key, false).flatMap((pem) =>
+    pemBlocks(pem).filter((block) => !isCertificate(block)),
+  );
   if (certs.some((c) => c.length === 0)) {
     throw new InvalidOptionError(`${name}.cert`, `"${name}.cert" holds no PEM certificate`);
   }

@@ -101,9 +101,7 @@ export class TlsStage {
       socket.destroy();
       entry?.outcome.refused('ERR_TLS', `TLS handshake failed: ${opensslReason(err)}`);
     });
-    this.server.on('keylog', (line: Buffer, socket: TLSSocket) => {
-      this.resolved.keylog?.(line, socket.remoteAddress ?? '');
-    });
+    this.listenForKeys();
   }
 
   /** Starts the handshake of a socket that passed the connection stage. */
@@ -179,7 +177,21 @@ export class TlsStage {
   replace(resolved: ResolvedTls): void {
     this.server.setSecureContext(resolved.contextOptions);
     this.resolved = resolved;
+    this.listenForKeys();
   }
+
+  /** Node makes key-log lines only while someone listens: only when `keylog` is set. */
+  private listenForKeys(): void {
+    if (this.resolved.keylog) {
+      if (this.server.listenerCount('keylog') === 0) this.server.on('keylog', this.onKeylog);
+    } else {
+      this.server.off('keylog', this.onKeylog);
+    }
+  }
+
+  private readonly onKeylog = (line: Buffer, socket: TLSSocket): void => {
+    this.resolved.keylog?.(line, socket.remoteAddress ?? '');
+  };
 
   private take(socket: TLSSocket): { peer: TlsPeer; outcome: TlsOutcome } | undefined {
     const key = `${socket.remoteAddress}|${socket.remotePort}`;
