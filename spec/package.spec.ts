@@ -232,7 +232,7 @@ describe('the packed package, installed into a new project', () => {
       const handler = await run(process.execPath, ['out/handler.js'], dir);
       expect(JSON.parse(handler.stdout)).toEqual({
         allowed: ['127.0.0.1'],
-        replies: ['HELLO', 'WORLD'],
+        replies: ['welcome', 'HELLO', 'WORLD'],
         closeCode: 1000,
         normal: 1000,
         logged: true,

@@ -1,6 +1,7 @@
 /** rxws: a reactive WebSocket server for Node.js. The public API, and nothing else. */
 export { createServer } from './server';
-export type { BroadcastOptions, RxwsServer, ShutdownOptions } from './server';
+export type { BroadcastOptions, PublishOptions, RxwsServer, ShutdownOptions } from './server';
+export type { TopicMessage } from './pubsub/topic-message';
 export type { ListenAddress } from './transport/listener';
 export type {
   Connection,

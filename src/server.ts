@@ -14,6 +14,9 @@ import { CloseCode, assertCloseArgs } from './protocol/close-codes';
 import { Handshake } from './handshake/upgrade';
 import type { OpenRequest } from './handshake/open-request';
 import { Logger, type LogEntry } from './logs';
+import { memoryBackplane } from './pubsub/backplane';
+import type { TopicMessage } from './pubsub/topic-message';
+import { Topics } from './pubsub/topics';
 import { handled, rejected } from './util/handled';
 import { HotStream } from './util/hot-stream';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
@@ -36,6 +39,12 @@ export interface BroadcastOptions {
   format?: MessageFormat;
   /** Which open connections get the message; default: all of them. */
   filter?: (connection: Connection) => boolean;
+}
+
+/** Options of `publish()`. */
+export interface PublishOptions {
+  /** `'text'` or `'binary'`; default: text for strings, binary for bytes (as `send()`). */
+  format?: MessageFormat;
 }
 
 /**
@@ -70,6 +79,8 @@ export class RxwsServer {
   private readonly listener: Listener;
   private readonly handshake: Handshake;
   private readonly context: ConnectionContext;
+  /** Which connections are in which topic, the observers of `topic$()`, the backplane link. */
+  private readonly topics: Topics<Connection>;
   /** Heartbeat and idle timeout of the open connections: one timer for all of them. */
   private readonly liveness: Liveness;
   private listenPromise: Promise<ListenAddress> | undefined;
@@ -110,8 +121,10 @@ export class RxwsServer {
       onOpen: (ws, socket, request) => this.onOpen(ws, socket, request),
     });
     this.chain.upgrade = this.handshake;
+    this.topics = new Topics<Connection>(memoryBackplane());
     this.context = {
       settings: options,
+      topics: this.topics,
       logger: this.logger,
       onMessage: (message) => this.messagesStream.next(message),
       onError: (error) => this.errorsSubject.next(error),
@@ -254,6 +267,56 @@ export class RxwsServer {
   }
 
   /**
+   * Publishes one message on `topic`: sends it to every open connection subscribed to it
+   * (`conn.subscribe(topic)`) and emits it on `topic$(topic)`. Framed once, as `broadcast()`:
+   * every subscriber whose socket can take it now is written the same bytes; one with sends
+   * queued takes it behind them, under its own `maxQueue` and `overflow` policy, so a slow
+   * subscriber delays and drops (counted in its `stats.drops`, logged as `dropped`) only its own
+   * messages; one with permessage-deflate compresses it through its own compressor. Messages
+   * published one after the other reach each subscriber in that order; one handed over is sent
+   * even if the connection unsubscribes or disconnects right after.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from 'rxws';
+   *
+   * const server = createServer({ port: 8080 });
+   * server.connections$.subscribe((conn) => conn.subscribe('prices'));
+   * setInterval(() => server.publish('prices', JSON.stringify({ eur: 1.08 })), 1000);
+   * await server.listen();
+   * ```
+   *
+   * @param topic a non-empty string of at most 256 UTF-8 bytes (well-formed Unicode).
+   * @param data a string (text), a `Buffer`, `Uint8Array` or `ArrayBuffer` (binary), or
+   *   `{ data, format }`.
+   * @param options `format`: `'text'` or `'binary'`; default: text for strings, binary for bytes.
+   * @returns how many subscribed connections it was handed to (observers of `topic$()` are not
+   *   counted).
+   * @throws {InvalidArgumentError} for a topic that is not valid (`topic must be a non-empty
+   *   string, got ""`), data that cannot be sent or a bad format.
+   */
+  publish(topic: string, data: OutboundData, options?: PublishOptions): number {
+    return this.topics.publish(topic, data, options?.format);
+  }
+
+  /**
+   * The messages published on `topic` from now on, for consumers on the server (hot, no replay):
+   * `{ topic, data, format }`, text as a string and binary as a `Buffer`, in the order published.
+   * Completes when `shutdown()` has finished; a subscription made after completes at once.
+   *
+   * @example
+   * ```ts
+   * server.topic$('orders').subscribe((m) => console.log(`${m.topic}: ${m.data}`));
+   * ```
+   *
+   * @param topic a topic name, as for `publish()`.
+   * @throws {InvalidArgumentError} for a topic that is not valid, at the call.
+   */
+  topic$(topic: string): Observable<TopicMessage> {
+    return this.topics.topic$(topic);
+  }
+
+  /**
    * Stops accepting, closes every connection with 1001 (or `disconnectStatusCode`), waits for
    * the clients' close frames up to `closeTimeout` when `waitForCloseResponse` is true, destroys
    * what is left, and completes every stream. Resolves when every socket is closed. Calling it
@@ -289,6 +352,7 @@ export class RxwsServer {
     await Promise.all([...this.open.values()].map((c) => c.disconnect(code, reason)));
     await handshaking;
     this.liveness.stop();
+    await this.topics.close();
     this.connectionsSubject.complete();
     this.messagesStream.complete();
     this.disconnectionsSubject.complete();
@@ -344,6 +408,7 @@ export class RxwsServer {
     }
     // Emitted while the connection is still in `connections`, so subscribers can look it up.
     this.disconnectionsSubject.next({ connection, ...info });
+    this.topics.leaveAll(connection);
     this.open.delete(connection.id);
     this.chain.connectionClosed(connection.remoteAddress);
   }

@@ -55,7 +55,8 @@ export interface Disconnection extends CloseInfo {
  *
  * A facade over its parts: `Inbound` (pieces to `fragments$`, `messages$` and the server),
  * `Outbound` (the send queue and frame writing), `CloseState` (the close state and how it
- * ended), and, made at first use, `SendTimeouts` and `Transfers` (streamed sends).
+ * ended), and, made at first use, `SendTimeouts` and `Transfers` (streamed sends). Its topics
+ * are kept by the server's `Topics`, not here.
  */
 export class Connection {
   /** Unique within the server; never reused. */
@@ -233,6 +234,48 @@ export class Connection {
   /** This connection's failures (hot), each also on `server.errors$`; completes on close. */
   get errors$(): Observable<RxwsError> {
     return (this.own.errors ??= this.stream()).observable;
+  }
+
+  /**
+   * Subscribes this connection to `topic`: from now on each `server.publish(topic, ...)` is sent
+   * to it, through its send queue under its `maxQueue` and `overflow` policy like any send.
+   * The connection leaves every topic when it closes; a connection that is not open (closing or
+   * closed) is not subscribed and this returns false.
+   *
+   * @example
+   * ```ts
+   * server.connections$.subscribe((conn) => conn.subscribe('news'));
+   * server.publish('news', 'hello'); // sent to every connection in 'news'
+   * ```
+   *
+   * @param topic a non-empty string of at most 256 UTF-8 bytes (well-formed Unicode).
+   * @returns true when this call subscribed it; false when it was subscribed already or is not
+   *   open.
+   * @throws {InvalidArgumentError} for a topic that is not valid, such as
+   *   `topic must be a non-empty string, got ""`.
+   */
+  subscribe(topic: string): boolean {
+    return this.ctx.topics.join(this, topic);
+  }
+
+  /**
+   * Unsubscribes this connection from `topic`. Messages published before the call have been
+   * handed to its send queue already and are still sent, in order.
+   * @param topic a topic name, as for `subscribe()`.
+   * @returns true when it was subscribed.
+   * @throws {InvalidArgumentError} for a topic that is not valid.
+   */
+  unsubscribe(topic: string): boolean {
+    return this.ctx.topics.leave(this, topic);
+  }
+
+  /**
+   * The topics this connection is subscribed to: a read-only view that follows `subscribe()`
+   * and `unsubscribe()`. Still lists them while `server.disconnections$` emits the connection;
+   * empty after.
+   */
+  get topics(): ReadonlySet<string> {
+    return this.ctx.topics.topicsOf(this);
   }
 
   /** Emits how the connection closed, once, then completes; late subscribers get it too. */

@@ -25,10 +25,24 @@ export interface ConnectionSettings {
   readonly closeStreamAfterTransfer: boolean;
 }
 
-/** What every connection of one server shares: its settings, its logger, where it reports. */
+/**
+ * What a connection asks of its server's topics (`pubsub/topics.ts`): one per server, so a
+ * connection keeps no topic state of its own.
+ */
+export interface TopicMembership {
+  join(connection: Connection, topic: string): boolean;
+  leave(connection: Connection, topic: string): boolean;
+  topicsOf(connection: Connection): ReadonlySet<string>;
+}
+
+/**
+ * What every connection of one server shares: its settings, its logger, its topics, where it
+ * reports.
+ */
 export interface ConnectionContext {
   readonly settings: ConnectionSettings;
   readonly logger: Logger;
+  readonly topics: TopicMembership;
   /** A message (or piece, with `bufferMessage: false`) for the server's `messages$`. */
   onMessage(message: Message): void;
   /** A failure for the server's `errors$`. */

@@ -13,7 +13,7 @@ export interface FanoutTarget {
  * they are when its socket can take them now and nothing waits ahead; otherwise it sends the
  * message like any other, under its own queue and overflow policy (queued in order, split by
  * `maxFrameSize`, compressed by permessage-deflate). One slow target never delays the others.
- * The seam `server.broadcast()` uses, and topics' `publish()` will.
+ * The seam `server.broadcast()` and topics' `server.publish()` use.
  *
  * @param payload the message, as `normalize()` gives it (a string is text encoded into the frame).
  * @param filter which targets get it; default: all of them.
