@@ -3,7 +3,15 @@
  * and counting replies by length, so the client costs far less CPU than the server it loads.
  * Every loop is bounded by time and count.
  */
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import {
+  connect as connectTls,
+  createSecureContext,
+  type ConnectionOptions,
+  type SecureContext,
+  type TLSSocket,
+} from 'node:tls';
 import {
   OP_BINARY,
   OP_CLOSE,
@@ -18,6 +26,7 @@ import {
   type ClientSpec,
   type CpuReport,
   type FromClient,
+  type Negotiated,
   type ToClient,
 } from './lib/protocol';
 import { percentile } from './lib/stats';
@@ -25,10 +34,56 @@ import { percentile } from './lib/stats';
 const send = (m: FromClient): void => void process.send?.(m);
 const MAX_SAMPLES = 2_000_000;
 
+/**
+ * wss: what the first connection negotiated, and how many sessions were resumed (the client
+ * never offers one, so none should be).
+ */
+let negotiated: Negotiated | undefined;
+/** One client context for every connection (a context per connection would parse the CA each time). */
+let context: SecureContext | undefined;
+
+/**
+ * A TLS socket to the wss server: the CA trusted, the chain and the name (127.0.0.1) verified,
+ * pinned to the suite and group under test. No `session` is given, so every connection is a
+ * full handshake (Node's TLS client keeps no session cache of its own).
+ */
+function connectSecure(spec: ClientSpec, localAddress: string): TLSSocket {
+  const tls = spec.tls!;
+  context ??= createSecureContext({
+    ca: readFileSync(tls.caFile, 'utf8'),
+    minVersion: tls.minVersion,
+    maxVersion: tls.maxVersion,
+    ciphers: tls.ciphers,
+    ecdhCurve: tls.groups,
+  });
+  // tls.connect() takes socket.connect()'s options too (Node's docs); its types omit localAddress.
+  const options: ConnectionOptions & { localAddress: string } = {
+    port: spec.port,
+    host: '127.0.0.1',
+    localAddress,
+    secureContext: context,
+  };
+  const socket = connectTls(options);
+  socket.once('secureConnect', () => {
+    const cipher = socket.getCipher().standardName;
+    const protocol = socket.getProtocol() ?? 'unknown';
+    if (cipher !== tls.ciphers || protocol !== tls.minVersion) {
+      socket.destroy(new Error(`wss: negotiated ${protocol} ${cipher}, expected ${tls.ciphers}`));
+      return;
+    }
+    negotiated ??= { protocol, cipher, resumed: 0 };
+    if (socket.isSessionReused()) negotiated.resumed++;
+  });
+  return socket;
+}
+
 /** Opens a socket and completes the opening handshake; resolves with the bytes after the head. */
-function open(port: number, localAddress: string): Promise<{ socket: Socket; rest: Buffer }> {
+function open(spec: ClientSpec, localAddress: string): Promise<{ socket: Socket; rest: Buffer }> {
+  const port = spec.port;
   return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1', localAddress });
+    const socket = spec.tls
+      ? connectSecure(spec, localAddress)
+      : connect({ port, host: '127.0.0.1', localAddress });
     socket.setNoDelay(true);
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
@@ -46,6 +101,7 @@ function open(port: number, localAddress: string): Promise<{ socket: Socket; res
     };
     socket.on('data', onData);
     socket.once('error', reject);
+    // Over TLS, written once the handshake is done (Node holds it until then).
     socket.write(upgradeRequest(port));
   });
 }
@@ -57,7 +113,7 @@ async function openMany(spec: ClientSpec): Promise<Array<{ socket: Socket; rest:
     const n = Math.min(batch, spec.connections - i);
     // Spread sources over 127.0.0.x so 10k+ connections never run short of ephemeral ports.
     const opened = await Promise.all(
-      Array.from({ length: n }, (_, j) => open(spec.port, `127.0.0.${1 + ((i + j) % 8)}`)),
+      Array.from({ length: n }, (_, j) => open(spec, `127.0.0.${1 + ((i + j) % 8)}`)),
     );
     result.push(...opened);
   }
@@ -142,6 +198,7 @@ async function echo(spec: ClientSpec): Promise<ClientMetrics> {
     megabytesPerSec: (done * spec.payload) / seconds / 1e6,
     p50Ms: percentile(rtts, 50),
     p99Ms: percentile(rtts, 99),
+    ...(negotiated ? { negotiated } : {}),
     cpu,
   };
 }
@@ -188,7 +245,7 @@ async function connectLoop(spec: ClientSpec): Promise<ClientMetrics> {
   let failures = 0;
   let source = 0;
   const cycle = async (): Promise<void> => {
-    const { socket } = await open(spec.port, `127.0.0.${1 + (source++ % 8)}`);
+    const { socket } = await open(spec, `127.0.0.${1 + (source++ % 8)}`);
     await new Promise<void>((resolve) => {
       socket.on('close', () => resolve());
       socket.on('error', () => undefined);
@@ -219,7 +276,12 @@ async function connectLoop(spec: ClientSpec): Promise<ClientMetrics> {
   const cpu = cpuSince(cpuStart, startAt);
   stopped = true;
   await Promise.all(loops);
-  return { connectsPerSec: completed / (cpu.wallMs / 1000), failures, cpu };
+  return {
+    connectsPerSec: completed / (cpu.wallMs / 1000),
+    failures,
+    ...(negotiated ? { negotiated } : {}),
+    cpu,
+  };
 }
 
 async function idle(spec: ClientSpec): Promise<ClientMetrics> {
@@ -242,6 +304,7 @@ process.once('message', (m: ToClient) => {
     'fan-out': fanOut,
     connect: connectLoop,
     'idle-memory': idle,
+    wss: m.spec.workload === 'connect' ? connectLoop : echo,
   }[m.spec.scenario];
   run(m.spec).then(
     (metrics) => {

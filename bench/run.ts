@@ -15,6 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { join } from 'node:path';
 import type {
+  BenchTls,
   ClientMetrics,
   ClientSpec,
   FromClient,
@@ -23,7 +24,9 @@ import type {
   ServerSpec,
   Target,
   ToServer,
+  Workload,
 } from './lib/protocol';
+import { makeBenchCerts } from './lib/certs';
 import { loadUws } from './lib/uws';
 import { backpressureCases, runBackpressureCase, type BackpressureResult } from './backpressure';
 import { runStreamingCase, streamingCases, type StreamingResult } from './streaming';
@@ -41,6 +44,10 @@ interface Case {
   hook: boolean;
   concurrency: number;
   rounds: number;
+  /** wss: what the case's load does; its figure and unit when not the scenario's. */
+  workload?: Workload;
+  metric?: string;
+  unit?: string;
 }
 
 interface Scenario {
@@ -127,6 +134,26 @@ function scenarios(quick: boolean): Record<ScenarioName, Scenario> {
       unit: 'B/conn (RSS)',
       higherIsBetter: false,
     },
+    wss: {
+      description:
+        'over TLS 1.3 (TLS_AES_128_GCM_SHA256, X25519, ECDSA P-256 certificate): 64-byte text echoed pipelined (10 in flight) and ping-pong; connections opened and closed per second, 20 at a time, each a full TLS handshake',
+      targets: ['rxws', 'ws'],
+      cases: [
+        { ...base, name: 'pipelined', workload: 'echo', connections: q(100, 10), window: 10 },
+        { ...base, name: 'ping-pong', workload: 'echo', connections: q(100, 10), window: 1 },
+        {
+          ...base,
+          name: 'connect',
+          workload: 'connect',
+          concurrency: q(20, 2),
+          metric: 'connectsPerSec',
+          unit: 'conn/s',
+        },
+      ],
+      metric: 'messagesPerSec',
+      unit: 'msg/s',
+      higherIsBetter: true,
+    },
   };
 }
 
@@ -138,6 +165,8 @@ interface RunResult {
   figures: Record<string, number>;
   serverCpuPercent?: number;
   clientCpuPercent?: number;
+  /** wss: what the client saw negotiated. */
+  negotiated?: ClientMetrics['negotiated'];
 }
 
 const args = process.argv.slice(2);
@@ -150,7 +179,7 @@ const quick = flag('--quick');
 const native = !flag('--no-native');
 const runs = Number(option('--runs') ?? (quick ? 1 : 5));
 const outDir = option('--out') ?? join(__dirname, 'results');
-// --quick: rxws and ws unless asked (what npm test checks; net and uws would add 13 runs to 32).
+// --quick: rxws and ws unless asked (what npm test checks; net and uws would add 13 runs to 38).
 const onlyTargets = (option('--targets')?.split(',') ?? (quick ? ['rxws', 'ws'] : undefined)) as
   Target[] | undefined;
 const profileDir = option('--prof');
@@ -209,6 +238,9 @@ const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 /** Server on core 0, client on core 1; --quick runs several at once and lets the kernel spread them. */
 const pinned = hasTaskset && !quick;
 const uws = loadUws();
+/** wss: certificates made once per bench run (started in main()), removed when it exits. */
+let certsReady: Promise<BenchTls> | undefined;
+let benchTls: BenchTls | undefined;
 
 function startProcess(
   file: string,
@@ -280,7 +312,15 @@ async function runOnce(
   target: Target,
   round: number,
 ): Promise<RunResult> {
-  const serverSpec: ServerSpec = { target, scenario, payload: c.payload, hook: c.hook };
+  const tls = scenario === 'wss' ? benchTls : undefined;
+  const serverSpec: ServerSpec = {
+    target,
+    scenario,
+    payload: c.payload,
+    hook: c.hook,
+    ...(c.workload ? { workload: c.workload } : {}),
+    ...(tls ? { tls } : {}),
+  };
   const profile = profileDir
     ? [
         '--cpu-prof',
@@ -312,6 +352,8 @@ async function runOnce(
       measureMs,
       concurrency: c.concurrency,
       ...(quick ? { minCount: 1 } : {}),
+      ...(c.workload ? { workload: c.workload } : {}),
+      ...(tls ? { tls } : {}),
     };
     const figures: Record<string, number> = {};
     let serverCpu: number | undefined;
@@ -379,6 +421,7 @@ async function runOnce(
       figures,
       serverCpuPercent: serverCpu,
       clientCpuPercent: metrics.cpu.cpuPercent,
+      ...(metrics.negotiated ? { negotiated: metrics.negotiated } : {}),
     };
   } catch (err) {
     return { target, round, ok: false, error: (err as Error).message, figures: {} };
@@ -410,7 +453,8 @@ const fmt = (v: number): string =>
       : v.toFixed(2);
 
 function summarize(
-  scenario: Scenario,
+  metric: string,
+  unit: string,
   results: RunResult[],
   targets: Target[],
 ): { summary: Record<string, unknown>; table: string } {
@@ -419,7 +463,7 @@ function summarize(
   const ok = (t: Target) => results.filter((r) => r.target === t && r.ok);
   const header = [
     'target',
-    `median ${scenario.unit}`,
+    `median ${unit}`,
     'min',
     'max',
     'p50 ms',
@@ -437,12 +481,12 @@ function summarize(
       lines.push(`${t} | failed: ${failed[0]?.error ?? 'no run'}`);
       continue;
     }
-    const values = rs.map((r) => r.figures[scenario.metric]);
+    const values = rs.map((r) => r.figures[metric]);
     // Paired ratio: rxws run i against this target's run i, then the median of the ratios.
     const ratios = rs
       .map((r) => {
         const mate = rx.find((x) => x.round === r.round);
-        return mate ? mate.figures[scenario.metric] / r.figures[scenario.metric] : NaN;
+        return mate ? mate.figures[metric] / r.figures[metric] : NaN;
       })
       .filter(Number.isFinite);
     const row = {
@@ -456,6 +500,15 @@ function summarize(
       rxwsRatio: median(ratios),
       runs: rs.length,
       failures: failed.length,
+      ...(rs[0].negotiated
+        ? {
+            negotiated: {
+              protocol: rs[0].negotiated.protocol,
+              cipher: rs[0].negotiated.cipher,
+              resumed: rs.reduce((n, r) => n + (r.negotiated?.resumed ?? 0), 0),
+            },
+          }
+        : {}),
     };
     summary[t] = row;
     lines.push(
@@ -498,6 +551,14 @@ async function main(): Promise<void> {
           : 'taskset not available: processes not pinned'),
   );
   if (!uws.ok) console.log(`uWebSockets.js skipped: ${uws.reason}`);
+  if (selected.includes('wss')) {
+    certsReady = makeBenchCerts().then((certs) => {
+      process.on('exit', certs.remove);
+      return certs;
+    });
+    // Reported by the wss scenario when it starts, not as an unhandled rejection before it.
+    certsReady.catch(() => undefined);
+  }
   const run = (name: string, log: (text: string) => void): Promise<void> =>
     name in proofs ? runMemoryProof(name, log) : runScenario(name as ScenarioName, log);
   if (!quick) {
@@ -525,6 +586,7 @@ async function main(): Promise<void> {
 
 async function runScenario(name: ScenarioName, log: (text: string) => void): Promise<void> {
   const scenario = all[name];
+  if (name === 'wss') benchTls = await certsReady;
   const targets = scenario.targets.filter(
     (t) => (t !== 'uws' || uws.ok) && (!onlyTargets || onlyTargets.includes(t)),
   );
@@ -543,6 +605,18 @@ async function runScenario(name: ScenarioName, log: (text: string) => void): Pro
     commit: gitCommit(),
     date: new Date().toISOString(),
     parameters: { runs, warmupMs, measureMs, targets },
+    ...(name === 'wss' && benchTls
+      ? {
+          tls: {
+            minVersion: benchTls.minVersion,
+            maxVersion: benchTls.maxVersion,
+            ciphers: benchTls.ciphers,
+            groups: benchTls.groups,
+            certificate: 'ECDSA P-256, signed by a CA made at bench time (openssl)',
+            clientSessionResumption: false,
+          },
+        }
+      : {}),
     uws: uws.ok ? uws.version : `skipped: ${uws.reason}`,
     cases: [] as unknown[],
   };
@@ -557,7 +631,12 @@ async function runScenario(name: ScenarioName, log: (text: string) => void): Pro
         for (const t of targets) rounds.push(() => runOnce(name, c, t, round));
       }
       const results = (await inTurn(rounds, true)).filter((r) => r.round > 0);
-      const { summary, table } = summarize(scenario, results, targets);
+      const { summary, table } = summarize(
+        c.metric ?? scenario.metric,
+        c.unit ?? scenario.unit,
+        results,
+        targets,
+      );
       if (!quick) log(table);
       return { title, table, summary, results };
     }),
@@ -566,8 +645,8 @@ async function runScenario(name: ScenarioName, log: (text: string) => void): Pro
     if (quick) log(`${title}\n${table}`);
     (report.cases as unknown[]).push({
       case: cases[i],
-      metric: scenario.metric,
-      unit: scenario.unit,
+      metric: cases[i].metric ?? scenario.metric,
+      unit: cases[i].unit ?? scenario.unit,
       summary,
       runs: results,
     });

@@ -2,6 +2,9 @@
  * A server under test, in its own process: started by bench/run.ts with a ServerSpec as argv[2],
  * answers the orchestrator over IPC. Each target is written the way its users would write it.
  */
+import { constants as cryptoConstants } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { createRequire } from 'node:module';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -22,6 +25,15 @@ const { createServer } = createRequire(__filename)('../dist') as typeof import('
 const spec = JSON.parse(process.argv[2]) as ServerSpec;
 const send = (m: FromServer): void => void process.send?.(m);
 const publishPayload = Buffer.alloc(spec.payload, 0x61).toString();
+/** Whether the server echoes what it gets (the connect and idle scenarios only open and close). */
+const echoes =
+  spec.scenario === 'echo-small' ||
+  spec.scenario === 'echo-large' ||
+  (spec.scenario === 'wss' && spec.workload === 'echo');
+/** wss: the same PEM text for both servers. */
+const pem = spec.tls
+  ? { cert: readFileSync(spec.tls.certFile, 'utf8'), key: readFileSync(spec.tls.keyFile, 'utf8') }
+  : undefined;
 
 /** What differs between targets. */
 interface Running {
@@ -38,8 +50,22 @@ function startRxws(): Promise<Running> {
     maxConnections: 100_000,
     backlog: 4096,
     ...(spec.hook ? { onOpenRequest: () => true } : {}),
+    // wss: rxws's own TLS stage, pinned like the https.Server below. Session tickets stay as
+    // by default on both servers (issued); the client never offers one.
+    ...(spec.tls && pem
+      ? {
+          tls: {
+            cert: pem.cert,
+            key: pem.key,
+            minVersion: spec.tls.minVersion,
+            maxVersion: spec.tls.maxVersion,
+            ciphers: spec.tls.ciphers,
+            groups: spec.tls.groups,
+          },
+        }
+      : {}),
   });
-  if (spec.scenario === 'echo-small' || spec.scenario === 'echo-large') {
+  if (echoes) {
     server.connections$.subscribe((conn) => {
       conn.messages$.subscribe((msg) => conn.sink.next(msg.data));
     });
@@ -55,27 +81,45 @@ function startRxws(): Promise<Running> {
 
 function startWs(): Promise<Running> {
   return new Promise((resolve) => {
+    // wss: ws on an https.Server, as its docs show, with the TLS settings rxws passes to Node
+    // (tls-options.ts: the same versions, suite, group and secureOptions).
+    const https =
+      spec.tls && pem
+        ? createHttpsServer({
+            cert: pem.cert,
+            key: pem.key,
+            minVersion: spec.tls.minVersion,
+            maxVersion: spec.tls.maxVersion,
+            ciphers: spec.tls.ciphers,
+            ecdhCurve: spec.tls.groups,
+            secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION,
+          })
+        : undefined;
     const wss = new WebSocketServer({
-      host: '127.0.0.1',
-      port: 0,
-      backlog: 4096,
+      ...(https ? { server: https } : { host: '127.0.0.1', port: 0, backlog: 4096 }),
       ...(spec.hook ? { verifyClient: () => true } : {}),
     });
     wss.on('connection', (ws: WebSocket) => {
       ws.on('error', () => undefined);
-      if (spec.scenario === 'echo-small' || spec.scenario === 'echo-large') {
+      if (echoes) {
         ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
       }
     });
-    wss.on('listening', () =>
+    const listening = (port: number): void =>
       resolve({
-        port: (wss.address() as { port: number }).port,
+        port,
         publish: () => {
           for (const client of wss.clients) client.send(publishPayload);
         },
         connections: () => wss.clients.size,
-      }),
-    );
+      });
+    if (https) {
+      https.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () =>
+        listening((https.address() as { port: number }).port),
+      );
+    } else {
+      wss.on('listening', () => listening((wss.address() as { port: number }).port));
+    }
   });
 }
 

@@ -48,6 +48,7 @@ describe('npm run bench -- --quick', () => {
       'fan-out': ['50'],
       connect: ['no hook', 'open-request hook'],
       'idle-memory': ['100'],
+      wss: ['pipelined', 'ping-pong', 'connect'],
     };
     for (const [scenario, cases] of Object.entries(expected)) {
       const report = JSON.parse(readFileSync(join(out, `${scenario}.json`), 'utf8'));
@@ -72,6 +73,32 @@ describe('npm run bench -- --quick', () => {
           expect(row.median).toBeGreaterThan(0);
         }
         expect(Number.isFinite(c.summary.ws.rxwsRatio)).toBe(true);
+      }
+    }
+
+    // wss: both servers pinned to one TLS 1.3 suite, every connection a full handshake; each
+    // side's client saw that suite negotiated and no session resumed.
+    const wss = JSON.parse(readFileSync(join(out, 'wss.json'), 'utf8'));
+    expect(wss.tls).toEqual({
+      minVersion: 'TLSv1.3',
+      maxVersion: 'TLSv1.3',
+      ciphers: 'TLS_AES_128_GCM_SHA256',
+      groups: 'X25519',
+      certificate: expect.stringContaining('ECDSA P-256'),
+      clientSessionResumption: false,
+    });
+    expect(wss.cases.map((c: { metric: string }) => c.metric)).toEqual([
+      'messagesPerSec',
+      'messagesPerSec',
+      'connectsPerSec',
+    ]);
+    for (const c of wss.cases) {
+      for (const target of ['rxws', 'ws']) {
+        expect({ case: c.case.name, target, negotiated: c.summary[target].negotiated }).toEqual({
+          case: c.case.name,
+          target,
+          negotiated: { protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', resumed: 0 },
+        });
       }
     }
 

@@ -3,7 +3,7 @@
  * files, which load rxws from `dist/`.
  *
  * The full run: through tsx (`--import tsx`), against dist/ as `tsc` builds it (run.ts builds it
- * first). The --quick smoke run starts 64 processes; tsx's hooks cost each of them 0.1–0.2 s of
+ * first). The --quick smoke run starts 76 processes; tsx's hooks cost each of them 0.1–0.2 s of
  * CPU (more than most of their runs), and `tsc` several seconds. So --quick compiles bench/ and
  * src/ once with esbuild (the one tsx runs on; src/ is written for per-file compiling,
  * `isolatedModules`) into a temporary directory laid out like the repository (its own dist/,

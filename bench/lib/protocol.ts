@@ -3,7 +3,35 @@
 /** The servers under test. */
 export type Target = 'rxws' | 'ws' | 'net' | 'uws';
 
-export type ScenarioName = 'echo-small' | 'echo-large' | 'fan-out' | 'connect' | 'idle-memory';
+export type ScenarioName =
+  'echo-small' | 'echo-large' | 'fan-out' | 'connect' | 'idle-memory' | 'wss';
+
+/** What the load does, for scenarios with cases of several kinds (wss: echo and connect). */
+export type Workload = 'echo' | 'connect';
+
+/**
+ * wss: the certificate files (made at bench time, bench/lib/certs.ts) and the TLS settings both
+ * servers and the client are pinned to.
+ */
+export interface BenchTls {
+  certFile: string;
+  keyFile: string;
+  /** The CA that signed the certificate: what the client trusts. */
+  caFile: string;
+  minVersion: 'TLSv1.3';
+  maxVersion: 'TLSv1.3';
+  /** One suite (TLS 1.3 suites by their full names). */
+  ciphers: string;
+  /** Key-exchange group(s), `:`-separated. */
+  groups: string;
+}
+
+/** What a wss client saw negotiated (from its first connection), and resumed sessions (none). */
+export interface Negotiated {
+  protocol: string;
+  cipher: string;
+  resumed: number;
+}
 
 /** What a server process is started with (argv[2], JSON). */
 export interface ServerSpec {
@@ -13,6 +41,10 @@ export interface ServerSpec {
   payload: number;
   /** connect: whether the open-request hook is installed. */
   hook: boolean;
+  /** wss: echo or connect. */
+  workload?: Workload;
+  /** wss: serve over TLS with these. */
+  tls?: BenchTls;
 }
 
 /** What a client process is asked to do. */
@@ -33,6 +65,10 @@ export interface ClientSpec {
    * connects have completed (up to 20 s more), so that a loaded machine still reports a figure.
    */
   minCount?: number;
+  /** wss: echo or connect. */
+  workload?: Workload;
+  /** wss: connect over TLS with these (the CA trusted, no session offered: full handshakes). */
+  tls?: BenchTls;
 }
 
 export interface CpuReport {
@@ -73,6 +109,8 @@ export interface ClientMetrics {
   connectsPerSec?: number;
   deliveries?: number;
   failures?: number;
+  /** wss: what was negotiated. */
+  negotiated?: Negotiated;
   cpu: CpuReport;
 }
 
