@@ -162,6 +162,19 @@ describe('the tls stage', () => {
     expect(subjects).toEqual(['other.test', 'localhost']);
   });
 
+  it('takes SNI certificates given later by setTls()', async () => {
+    const { server, port } = await wss();
+    server.setTls({
+      cert: c.serverCert,
+      key: c.serverKey,
+      sni: { 'other.test': { cert: c.otherCert, key: c.otherKey } },
+    });
+    const ws = await client(`wss://127.0.0.1:${port}`, { servername: 'other.test' });
+    if (ws instanceof Error) throw ws;
+    const socket = (ws as unknown as { _socket: import('node:tls').TLSSocket })._socket;
+    expect(String(socket.getPeerCertificate().subject.CN)).toBe('other.test');
+  });
+
   it('gives the new certificate to new connections after setTls(), and keeps the open ones', async () => {
     const { server, url, port } = await wss();
     const first = await client(url);
