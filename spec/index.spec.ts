@@ -24,6 +24,7 @@ describe('rxws public API', () => {
         'createServer',
         'fromIPWorksConfig',
         'isValidCloseCode',
+        'memoryBackplane',
       ].sort(),
     );
   });

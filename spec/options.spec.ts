@@ -313,6 +313,11 @@ describe('resolveOptions', () => {
       '"onClientCertificate" needs "tls" with requestClientCert: true',
     ],
     ['onTlsRequest', { onTlsRequest: () => true }, '"onTlsRequest" needs "tls"'],
+    [
+      'backplane',
+      { backplane: {} },
+      '"backplane" must be a backplane (an object with attach()), got an object',
+    ],
     ['maxConection', { maxConection: 5 }, 'unknown option "maxConection"'],
   ];
 
@@ -388,6 +393,7 @@ describe('the options table', () => {
               'tls',
               'onClientCertificate',
               'onTlsRequest',
+              'backplane',
             ].includes(n),
         )
         .sort(),

@@ -67,3 +67,5 @@ export type {
 } from './migrate/ipworks-config';
 export type { PemSource, TlsCertificate, TlsOptions, TlsVersion } from './transport/tls-options';
 export type { ClientCertificateInfo, PeerCertificate, TlsFacts, TlsRequestInfo } from './tls-facts';
+export { memoryBackplane } from './pubsub/backplane';
+export type { Backplane, BackplaneHost, BackplaneLink, Publication } from './pubsub/backplane';

@@ -11,6 +11,7 @@ import type { ConnectionRequestInfo } from './transport/connection-request';
 import { DEFAULT_HOST_REFRESH } from './transport/host-lookup';
 import { resolveTls, type ResolvedTls, type TlsOptions } from './transport/tls-options';
 import type { ClientCertificateInfo, TlsRequestInfo } from './transport/tls-stage';
+import type { Backplane } from './pubsub/backplane';
 import {
   checkQueueLimit,
   isOverflowPolicy,
@@ -427,6 +428,18 @@ const OPTIONS = {
     (info: TlsRequestInfo) => HookResult<boolean>,
     ((info: TlsRequestInfo) => HookResult<boolean>) | undefined
   >(none, func()),
+  /**
+   * Carries topic publishes between server instances (processes or machines); each instance
+   * delivers its own publishes to its own subscribers and the backplane brings the others'.
+   * Servers given the same `memoryBackplane()` share topics within one process. Default: a
+   * backplane of this server alone.
+   */
+  backplane: derived<Backplane, Backplane | undefined>(none, (v, name) => {
+    if (typeof v !== 'object' || v === null || typeof (v as Backplane).attach !== 'function') {
+      invalidOption(name, 'a backplane (an object with attach())', v);
+    }
+    return v as Backplane;
+  }),
 };
 
 type Table = typeof OPTIONS;

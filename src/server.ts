@@ -121,7 +121,7 @@ export class RxwsServer {
       onOpen: (ws, socket, request) => this.onOpen(ws, socket, request),
     });
     this.chain.upgrade = this.handshake;
-    this.topics = new Topics<Connection>(memoryBackplane());
+    this.topics = new Topics<Connection>(options.backplane ?? memoryBackplane());
     this.context = {
       settings: options,
       topics: this.topics,
