@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -205,4 +206,28 @@ export function testCerts(): TestCerts {
     },
   };
   return made;
+}
+
+/**
+ * What `onClientCertificate` is told, exactly, when the test client `alice` (`clientCert`) connects
+ * from 127.0.0.1 asking for `localhost`: read from the certificate file itself.
+ */
+export function aliceAccepted(c: TestCerts): object {
+  const alice = new X509Certificate(c.clientCert);
+  return {
+    remoteAddress: '127.0.0.1',
+    remotePort: expect.any(Number),
+    servername: 'localhost',
+    certificate: {
+      pem: alice.toString(),
+      subject: 'CN=alice',
+      issuer: 'CN=rxws test ca',
+      serialNumber: alice.serialNumber,
+      fingerprint256: alice.fingerprint256,
+      validFrom: alice.validFrom,
+      validTo: alice.validTo,
+    },
+    verdict: 'OK',
+    accept: true,
+  };
 }
