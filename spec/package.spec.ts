@@ -93,6 +93,7 @@ async function consumer(
   );
   copyFileSync(join(fixtures, 'handler.ts'), join(dir, 'handler.ts'));
   copyFileSync(join(fixtures, 'handler.mjs'), join(dir, 'handler.mjs'));
+  copyFileSync(join(fixtures, 'scale-out.ts'), join(dir, 'scale-out.ts'));
   writeFileSync(join(dir, 'quick-start.ts'), quickStart());
   writeFileSync(join(dir, 'quick-start.mjs'), quickStart());
   return run(
@@ -241,6 +242,24 @@ describe('the packed package, installed into a new project', () => {
       expect(JSON.parse(esm.stdout)).toEqual({ replies: ['echo hello'], closeCode: 1000 });
     },
     120_000,
+  );
+
+  it.each([
+    [`${locked('rxjs')}, node16`, latest],
+    [`${lowestRxjs}, node10`, lowest],
+  ])(
+    'types rxws/redis from its own entry, imports it without node-redis, and says what to install when called (rxjs %s)',
+    async (_name, dir) => {
+      expect(compiled[dir]).toEqual({ stdout: '', stderr: '' });
+      const { stdout } = await run(process.execPath, ['out/scale-out.js'], dir);
+      expect(JSON.parse(stdout)).toEqual({
+        code: 'ERR_REDIS_MISSING',
+        message:
+          'redisBackplane() needs the "redis" package (node-redis 6), an optional peer dependency of rxws: npm install redis',
+        missed: 2,
+      });
+    },
+    60_000,
   );
 
   it.each([['out/quick-start.js'], ['quick-start.mjs']])(

@@ -34,7 +34,8 @@ export type RxwsErrorCode =
   | 'ERR_SOCKET'
   | 'ERR_TLS'
   | 'ERR_CLIENT_CERT'
-  | 'ERR_UNMAPPED_SETTING';
+  | 'ERR_UNMAPPED_SETTING'
+  | 'ERR_REDIS_MISSING';
 
 /** Details an rxws error may carry besides its message. */
 export interface RxwsErrorDetails {

@@ -1,6 +1,12 @@
 /** rxws: a reactive WebSocket server for Node.js. The public API, and nothing else. */
 export { createServer } from './server';
-export type { BroadcastOptions, PublishOptions, RxwsServer, ShutdownOptions } from './server';
+export type {
+  BroadcastOptions,
+  PublishOptions,
+  RxwsServer,
+  ShutdownOptions,
+  TopicOptions,
+} from './server';
 export type { TopicMessage } from './pubsub/topic-message';
 export type { ListenAddress } from './transport/listener';
 export type {
@@ -68,4 +74,11 @@ export type {
 export type { PemSource, TlsCertificate, TlsOptions, TlsVersion } from './transport/tls-options';
 export type { ClientCertificateInfo, PeerCertificate, TlsFacts, TlsRequestInfo } from './tls-facts';
 export { memoryBackplane } from './pubsub/backplane';
-export type { Backplane, BackplaneHost, BackplaneLink, Publication } from './pubsub/backplane';
+export type {
+  Backplane,
+  BackplaneEvent,
+  BackplaneHost,
+  BackplaneLink,
+  Publication,
+  TopicGap,
+} from './pubsub/backplane';

@@ -109,6 +109,30 @@ export type LogEntry =
             readonly verdict: string | undefined;
           }
       ))
+  /**
+   * Messages of `topic` published on another instance never reached this one (info): `missed`
+   * of them, from `publisher` (its `instanceId`). See `server.topic$(topic, { gaps: true })`.
+   */
+  | (LogBase & {
+      readonly type: 'gap';
+      readonly topic: string;
+      readonly publisher: string;
+      readonly missed: number;
+    })
+  /**
+   * The backplane's link went down (info, `code` and `reason` say why) or came up again (info;
+   * `unsent`: this instance's publishes it could not carry meanwhile, delivered locally only).
+   */
+  | (LogBase &
+      (
+        | {
+            readonly type: 'backplane';
+            readonly event: 'down';
+            readonly code: string;
+            readonly reason: string;
+          }
+        | { readonly type: 'backplane'; readonly event: 'up'; readonly unsent: number }
+      ))
   /** Details for debugging (debug). */
   | (LogBase & { readonly type: 'debug' });
 

@@ -14,7 +14,8 @@ import { CloseCode, assertCloseArgs } from './protocol/close-codes';
 import { Handshake } from './handshake/upgrade';
 import type { OpenRequest } from './handshake/open-request';
 import { Logger, type LogEntry } from './logs';
-import { memoryBackplane } from './pubsub/backplane';
+import { memoryBackplane, type TopicGap } from './pubsub/backplane';
+import { backplaneEntry } from './pubsub/backplane-log';
 import type { TopicMessage } from './pubsub/topic-message';
 import { Topics } from './pubsub/topics';
 import { handled, rejected } from './util/handled';
@@ -42,6 +43,12 @@ export interface BroadcastOptions {
 }
 
 /** Options of `publish()`. */
+/** Options of `server.topic$()`. */
+export interface TopicOptions {
+  /** Emit a `TopicGap` where a backplane lost messages on their way here. Default false. */
+  readonly gaps?: boolean;
+}
+
 export interface PublishOptions {
   /** `'text'` or `'binary'`; default: text for strings, binary for bytes (as `send()`). */
   format?: MessageFormat;
@@ -121,7 +128,9 @@ export class RxwsServer {
       onOpen: (ws, socket, request) => this.onOpen(ws, socket, request),
     });
     this.chain.upgrade = this.handshake;
-    this.topics = new Topics<Connection>(options.backplane ?? memoryBackplane());
+    this.topics = new Topics<Connection>(options.backplane ?? memoryBackplane(), (event) =>
+      this.logger.log(backplaneEntry(event)),
+    );
     this.context = {
       settings: options,
       topics: this.topics,
@@ -183,10 +192,11 @@ export class RxwsServer {
       return rejected(new RxwsError('ERR_SHUTTING_DOWN', 'the server has been shut down'));
     }
     if (this.listenPromise) return this.listenPromise;
+    // Host names of allowedClients are looked up, and the backplane has connected (or failed
+    // to, logged), before the first client can arrive.
     const resolving = this.chain.resolveHosts();
-    const promise = handled(
-      resolving ? resolving.then(() => this.listener.listen()) : this.listener.listen(),
-    );
+    const before = resolving ? Promise.all([resolving, this.topics.ready()]) : this.topics.ready();
+    const promise = handled(before.then(() => this.listener.listen()));
     this.listenPromise = promise;
     promise.then(
       (address) => {
@@ -309,11 +319,36 @@ export class RxwsServer {
    * server.topic$('orders').subscribe((m) => console.log(`${m.topic}: ${m.data}`));
    * ```
    *
+   * With `{ gaps: true }`, messages a backplane lost on their way to this instance are
+   * announced where they were missed, as `{ type: 'gap', topic, publisher, missed }` items
+   * (also logged as `gap` entries on `logs$`).
+   *
    * @param topic a topic name, as for `publish()`.
    * @throws {InvalidArgumentError} for a topic that is not valid, at the call.
    */
-  topic$(topic: string): Observable<TopicMessage> {
-    return this.topics.topic$(topic);
+  topic$(topic: string, options?: { gaps?: false }): Observable<TopicMessage>;
+  topic$(topic: string, options: { gaps: true }): Observable<TopicMessage | TopicGap>;
+  topic$(topic: string, options?: TopicOptions): Observable<TopicMessage | TopicGap> {
+    return this.topics.topic$(topic, options?.gaps === true);
+  }
+
+  /**
+   * Resolves when messages other instances publish on `topic` from now on reach this one. A
+   * subscription (`conn.subscribe()`, `topic$()`) takes effect here at once, but across
+   * instances only when the backplane has it: with Redis, one round trip later (and not while
+   * Redis is unreachable). At once for a topic nobody here is in, and without a backplane or with
+   * `memoryBackplane()`. Never rejects.
+   *
+   * @example
+   * ```ts
+   * conn.subscribe('room:1');
+   * await server.joined('room:1');
+   * conn.sendText('joined'); // from here, nothing published on room:1 anywhere is missed
+   * ```
+   * @throws {InvalidArgumentError} for a topic that is not valid, at the call.
+   */
+  joined(topic: string): Promise<void> {
+    return this.topics.whenJoined(topic);
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { FanoutTarget } from '../../src/connection/fanout';
 import type { Outbound } from '../../src/connection/outbound';
-import { memoryBackplane, type Publication } from '../../src/pubsub/backplane';
+import { memoryBackplane, type BackplaneHost, type Publication } from '../../src/pubsub/backplane';
 import { Topics } from '../../src/pubsub/topics';
 
 /** A target whose outbound records the payloads it is handed. */
@@ -12,6 +12,13 @@ function target(): FanoutTarget & { got: unknown[] } {
   return { got, openOutbound: outbound };
 }
 
+/** A host that only delivers. */
+const host = (deliver: (m: Publication) => unknown): BackplaneHost => ({
+  deliver,
+  gap: () => undefined,
+  report: () => undefined,
+});
+
 const text = (topic: string, payload: string): Publication => ({ topic, payload, binary: false });
 
 describe('memoryBackplane()', () => {
@@ -19,7 +26,7 @@ describe('memoryBackplane()', () => {
     const bus = memoryBackplane();
     const got: Record<string, string[]> = { a: [], b: [], c: [] };
     const [a, b, c] = ['a', 'b', 'c'].map((name) =>
-      bus.attach({ deliver: (m) => got[name].push(`${m.topic}:${m.payload}`) }),
+      bus.attach(host((m) => got[name].push(`${m.topic}:${m.payload}`))),
     );
     a.join('t');
     b.join('t');
@@ -34,8 +41,8 @@ describe('memoryBackplane()', () => {
   it('stops delivering to an instance that left the topic or closed, and carries nothing from a closed one', async () => {
     const bus = memoryBackplane();
     const got: string[] = [];
-    const a = bus.attach({ deliver: () => got.push('a') });
-    const b = bus.attach({ deliver: () => got.push('b') });
+    const a = bus.attach(host(() => got.push('a')));
+    const b = bus.attach(host(() => got.push('b')));
     a.join('t');
     b.join('t');
     b.publish(text('t', 'x'));
@@ -72,12 +79,36 @@ describe('Topics over a memory backplane', () => {
     expect(seen).toEqual(['one:from one', 'two:from one', 'two:from two', 'one:from two']);
   });
 
+  it("waits in whenJoined() for the backplane's join of a topic, and only for that topic's", async () => {
+    let done!: () => void;
+    const topics = new Topics<FanoutTarget>({
+      attach: () => ({
+        publish: () => undefined,
+        join: (t) => (t === 'slow' ? new Promise<void>((resolve) => (done = resolve)) : undefined),
+        leave: () => undefined,
+        close: () => Promise.resolve(),
+      }),
+    });
+    const settled: string[] = [];
+    topics.join(target(), 'slow');
+    topics.join(target(), 'fast');
+    const slow = topics.whenJoined('slow').then(() => settled.push('slow'));
+    await topics.whenJoined('fast').then(() => settled.push('fast'));
+    await topics.whenJoined('nobody here').then(() => settled.push('nobody'));
+    expect(settled).toEqual(['fast', 'nobody']);
+    done();
+    await slow;
+    expect(settled).toEqual(['fast', 'nobody', 'slow']);
+    await expect(topics.whenJoined('slow')).resolves.toBeUndefined();
+    expect(() => topics.whenJoined('')).toThrow('topic must be a non-empty string, got ""');
+  });
+
   it('joins the backplane at the first local subscriber or observer of a topic and leaves at the last', async () => {
     const calls: string[] = [];
     const topics = new Topics<FanoutTarget>({
       attach: () => ({
         publish: (m) => calls.push(`publish ${m.topic}`),
-        join: (t) => calls.push(`join ${t}`),
+        join: (t) => void calls.push(`join ${t}`),
         leave: (t) => calls.push(`leave ${t}`),
         close: async () => void calls.push('close'),
       }),

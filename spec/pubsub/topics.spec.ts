@@ -321,10 +321,10 @@ describe('server.topic$()', () => {
     subscription.unsubscribe();
     server.publish('t', 'after');
     expect(seen).toEqual([
-      { topic: 't', data: 'one', format: 'text' },
-      { topic: 't', data: Buffer.from([1, 2]), format: 'binary' },
-      { topic: 't', data: 'bytes as text', format: 'text' },
-      { topic: 't', data: Buffer.from('text as bytes'), format: 'binary' },
+      { type: 'message', topic: 't', data: 'one', format: 'text' },
+      { type: 'message', topic: 't', data: Buffer.from([1, 2]), format: 'binary' },
+      { type: 'message', topic: 't', data: 'bytes as text', format: 'text' },
+      { type: 'message', topic: 't', data: Buffer.from('text as bytes'), format: 'binary' },
     ]);
   });
 

@@ -23,22 +23,60 @@ export interface Publication {
   readonly binary: boolean;
 }
 
+/**
+ * Messages of a topic that another instance published and this one never received (its link to
+ * the backplane was down, or a durable backplane's retention had dropped them): what
+ * `logs$` reports with `type: 'gap'`, and `server.topic$(topic, { gaps: true })` emits in place.
+ */
+export interface TopicGap {
+  readonly type: 'gap';
+  readonly topic: string;
+  /** The instance that published them (its `instanceId`). */
+  readonly publisher: string;
+  /** How many messages were missed. */
+  readonly missed: number;
+}
+
+/**
+ * A backplane's link went down (`code` names the cause, such as `'ECONNREFUSED'`) or came up
+ * again; `unsent` counts this instance's publishes that could not be carried while it was down
+ * (delivered locally only).
+ */
+export type BackplaneEvent =
+  | { readonly event: 'down'; readonly code: string; readonly reason: string }
+  | { readonly event: 'up'; readonly unsent: number };
+
 /** What an instance gives the backplane it attaches to. */
 export interface BackplaneHost {
   /** A message another instance published on a topic this one has joined: deliver it locally. */
   deliver(message: Publication): void;
+  /** Messages of a joined topic that never reached this instance. */
+  gap(gap: TopicGap): void;
+  /** The link's state changed: reported on `logs$` as a `backplane` entry. */
+  report(event: BackplaneEvent): void;
 }
 
 /** One instance's attachment to a backplane. */
 export interface BackplaneLink {
   /** Carries a message this instance published (and has delivered locally) to the others. */
   publish(message: Publication): void;
-  /** This instance has its first local subscriber (connection or observer) on `topic`. */
-  join(topic: string): void;
+  /**
+   * This instance has its first local subscriber (connection or observer) on `topic`. A
+   * backplane that takes time to start carrying a topic's messages here (a subscription in
+   * Redis) returns a Promise that settles when what others publish from then on will arrive
+   * (`server.joined()` waits for it); it never rejects, and settles too if the topic is left or
+   * the link closed first.
+   */
+  join(topic: string): void | Promise<void>;
   /** Its last local subscriber on `topic` has left. */
   leave(topic: string): void;
   /** Detaches the instance: nothing more is published or delivered through this link. */
   close(): Promise<void>;
+  /**
+   * Settles when the link has first connected, or failed to (reported through
+   * `host.report()`); `server.listen()` waits for it. Never rejects. Optional.
+   */
+  ready?(): Promise<void>;
 }
 
 /** Carries publications between the instances attached to it. */

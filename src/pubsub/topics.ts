@@ -4,7 +4,7 @@ import { InvalidArgumentError, show } from '../errors';
 import { fanout, type FanoutTarget } from '../connection/fanout';
 import { normalize, type MessageFormat, type OutboundData } from '../connection/outbound-data';
 import { HotStream } from '../util/hot-stream';
-import type { Backplane, BackplaneLink, Publication } from './backplane';
+import type { Backplane, BackplaneEvent, BackplaneLink, Publication, TopicGap } from './backplane';
 import { checkTopic } from './topic-name';
 
 const NO_TOPICS: ReadonlySet<string> = new Set<string>();
@@ -29,12 +29,41 @@ export class Topics<C extends FanoutTarget> {
   /** Each subscriber's topics; a connection that is in no topic has no entry. */
   private readonly joined = new WeakMap<C, Set<string>>();
   /** The observers of `topic$()` per topic; a topic with none has no entry. */
-  private readonly observers = new Map<string, HotStream<TopicMessage>>();
+  private readonly observers = new Map<string, HotStream<TopicMessage | TopicGap>>();
   private readonly link: BackplaneLink;
+  /** Per topic, the backplane's join while it is not done (see `BackplaneLink.join`). */
+  private readonly joining = new Map<string, Promise<void>>();
   private closed = false;
 
-  constructor(backplane: Backplane) {
-    this.link = backplane.attach({ deliver: (message) => this.deliver(message) });
+  /**
+   * @param report where the backplane's gaps and state changes go (the server's `logs$`).
+   */
+  constructor(backplane: Backplane, report: (event: TopicGap | BackplaneEvent) => void = () => {}) {
+    this.link = backplane.attach({
+      deliver: (message) => this.deliver(message),
+      gap: (gap) => {
+        if (this.closed) return;
+        report(gap);
+        this.observers.get(gap.topic)?.next(gap);
+      },
+      report: (event) => {
+        if (!this.closed) report(event);
+      },
+    });
+  }
+
+  /**
+   * Resolves when messages published on `topic` by other instances from then on reach this
+   * one: at once unless the backplane is still joining the topic.
+   */
+  whenJoined(topic: string): Promise<void> {
+    checkTopic(topic);
+    return this.joining.get(topic) ?? Promise.resolve();
+  }
+
+  /** Settles when the backplane link has connected or failed to (see `BackplaneLink.ready`). */
+  ready(): Promise<void> {
+    return this.link.ready?.() ?? Promise.resolve();
   }
 
   /**
@@ -52,7 +81,7 @@ export class Topics<C extends FanoutTarget> {
     if (!members) {
       members = new Set();
       this.members.set(topic, members);
-      if (!this.observers.has(topic) && !this.closed) this.link.join(topic);
+      if (!this.observers.has(topic) && !this.closed) this.joinLink(topic);
     }
     members.add(target);
     if (!mine) this.joined.set(target, (mine = new Set()));
@@ -111,12 +140,15 @@ export class Topics<C extends FanoutTarget> {
    * The messages published on `topic` from now on, here or (through the backplane) on another
    * instance: hot, no replay. A subscription counts as interest in the topic for the backplane.
    * Completes when the topics close (at shutdown); a subscription made after that completes at
-   * once.
+   * once. With `gaps`, the messages the backplane lost on the way here are announced in place,
+   * as `TopicGap` items.
    * @throws {InvalidArgumentError} for a topic name that is not valid, at the call.
    */
-  topic$(topic: string): Observable<TopicMessage> {
+  topic$(topic: string, gaps?: false): Observable<TopicMessage>;
+  topic$(topic: string, gaps: boolean): Observable<TopicMessage | TopicGap>;
+  topic$(topic: string, gaps = false): Observable<TopicMessage | TopicGap> {
     checkTopic(topic);
-    return new Observable<TopicMessage>((subscriber) => {
+    return new Observable<TopicMessage | TopicGap>((subscriber) => {
       if (this.closed) {
         subscriber.complete();
         return undefined;
@@ -125,9 +157,18 @@ export class Topics<C extends FanoutTarget> {
       if (!stream) {
         stream = new HotStream();
         this.observers.set(topic, stream);
-        if (!this.members.has(topic)) this.link.join(topic);
+        if (!this.members.has(topic)) this.joinLink(topic);
       }
-      const inner = stream.observable.subscribe(subscriber);
+      const inner = stream.observable.subscribe(
+        gaps
+          ? subscriber
+          : {
+              next: (item) => {
+                if (item.type === 'message') subscriber.next(item);
+              },
+              complete: () => subscriber.complete(),
+            },
+      );
       const own = stream;
       return () => {
         inner.unsubscribe();
@@ -156,6 +197,7 @@ export class Topics<C extends FanoutTarget> {
     const stream = this.observers.get(topic);
     if (stream) {
       stream.next({
+        type: 'message',
         topic,
         // Text published as bytes reaches observers as a string, as received text does.
         data: binary || typeof payload === 'string' ? payload : payload.toString(),
@@ -163,6 +205,16 @@ export class Topics<C extends FanoutTarget> {
       });
     }
     return count;
+  }
+
+  private joinLink(topic: string): void {
+    const pending = this.link.join(topic);
+    if (!pending) return;
+    const settled = (): void => {
+      if (this.joining.get(topic) === joining) this.joining.delete(topic);
+    };
+    const joining = pending.then(settled, settled);
+    this.joining.set(topic, joining);
   }
 
   private removeMember(target: C, topic: string): void {
