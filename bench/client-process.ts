@@ -13,6 +13,8 @@ import {
   type TLSSocket,
 } from 'node:tls';
 import {
+  DEFLATE_OFFER,
+  MessageCounter,
   OP_BINARY,
   OP_CLOSE,
   OP_TEXT,
@@ -97,12 +99,20 @@ function open(spec: ClientSpec, localAddress: string): Promise<{ socket: Socket;
         socket.destroy();
         return;
       }
+      if (
+        spec.deflate &&
+        !/^sec-websocket-extensions:.*permessage-deflate/im.test(head.toString('latin1'))
+      ) {
+        reject(new Error('permessage-deflate was offered and not accepted'));
+        socket.destroy();
+        return;
+      }
       resolve({ socket, rest: head.subarray(end + 4) });
     };
     socket.on('data', onData);
     socket.once('error', reject);
     // Over TLS, written once the handshake is done (Node holds it until then).
-    socket.write(upgradeRequest(port));
+    socket.write(upgradeRequest(port, '/', spec.deflate ? DEFLATE_OFFER : undefined));
   });
 }
 
@@ -208,12 +218,27 @@ async function fanOut(spec: ClientSpec): Promise<ClientMetrics> {
   const replyLength = serverFrameLength(spec.payload);
   let round: { received: number; first: number; last: number } = { received: 0, first: 0, last: 0 };
   let deliveries = 0;
-  for (const { socket } of conns) {
+  const counters: MessageCounter[] = [];
+  for (const { socket, rest } of conns) {
     let pending = 0;
+    // With deflate, a message's length on the wire is the server's to choose: count frames.
+    const counter = spec.deflate ? new MessageCounter() : undefined;
+    if (counter) {
+      counters.push(counter);
+      if (rest.length) counter.push(rest);
+    }
     socket.on('data', (chunk: Buffer) => {
-      pending += chunk.length;
-      while (pending >= replyLength) {
-        pending -= replyLength;
+      let ended = 0;
+      if (counter) {
+        ended = counter.push(chunk);
+      } else {
+        pending += chunk.length;
+        while (pending >= replyLength) {
+          pending -= replyLength;
+          ended++;
+        }
+      }
+      for (; ended > 0; ended--) {
         const t = now();
         if (round.received === 0) round.first = t;
         round.last = t;
@@ -234,7 +259,22 @@ async function fanOut(spec: ClientSpec): Promise<ClientMetrics> {
     process.on('message', (m: ToClient) => m.type === 'stop' && resolve()),
   );
   for (const { socket } of conns) socket.destroy();
-  return { deliveries, cpu: cpuSince(cpuStart, startAt) };
+  const sum = (f: (c: MessageCounter) => number): number => counters.reduce((n, c) => n + f(c), 0);
+  return {
+    deliveries,
+    ...(spec.deflate
+      ? {
+          compressedDeliveries: sum((c) => c.compressed),
+          wireBytesPerDelivery:
+            sum((c) => c.bytes) /
+            Math.max(
+              1,
+              sum((c) => c.messages),
+            ),
+        }
+      : {}),
+    cpu: cpuSince(cpuStart, startAt),
+  };
 }
 
 async function connectLoop(spec: ClientSpec): Promise<ClientMetrics> {

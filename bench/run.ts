@@ -18,6 +18,7 @@ import type {
   BenchTls,
   ClientMetrics,
   ClientSpec,
+  FanOutVia,
   FromClient,
   FromServer,
   ScenarioName,
@@ -46,6 +47,10 @@ interface Case {
   rounds: number;
   /** wss: what the case's load does; its figure and unit when not the scenario's. */
   workload?: Workload;
+  /** fan-out: rxws sends with `server.publish()` to a topic rather than `server.broadcast()`. */
+  publish?: FanOutVia;
+  /** fan-out: the clients offer permessage-deflate; each server answers with its usual setting. */
+  deflate?: boolean;
   metric?: string;
   unit?: string;
 }
@@ -104,11 +109,28 @@ function scenarios(quick: boolean): Record<ScenarioName, Scenario> {
       higherIsBetter: true,
     },
     'fan-out': {
-      description: 'one 64-byte message published to every connection, round after round',
+      description:
+        'one message sent to every connection, round after round: 64-byte text by broadcast() and by publish() to a topic all connections are in; 4 KiB JSON-like text by publish() with permessage-deflate',
       targets: ['rxws', 'ws', 'net', 'uws'],
       cases: [
         { ...base, name: q('1000', '50'), connections: q(1000, 50), rounds: q(20, 2) },
         ...(quick ? [] : [{ ...base, name: '10000', connections: 10000, rounds: 10 }]),
+        {
+          ...base,
+          name: q('publish 1000', 'publish 50'),
+          connections: q(1000, 50),
+          rounds: q(20, 2),
+          publish: 'topic',
+        },
+        {
+          ...base,
+          name: q('deflate 1000', 'deflate 50'),
+          connections: q(1000, 50),
+          rounds: q(20, 2),
+          payload: 4096,
+          publish: 'topic',
+          deflate: true,
+        },
       ],
       metric: 'deliveriesPerSec',
       unit: 'deliveries/s',
@@ -320,6 +342,8 @@ async function runOnce(
     hook: c.hook,
     ...(c.workload ? { workload: c.workload } : {}),
     ...(tls ? { tls } : {}),
+    ...(c.publish ? { publish: c.publish } : {}),
+    ...(c.deflate ? { deflate: true } : {}),
   };
   const profile = profileDir
     ? [
@@ -354,6 +378,7 @@ async function runOnce(
       ...(quick ? { minCount: 1 } : {}),
       ...(c.workload ? { workload: c.workload } : {}),
       ...(tls ? { tls } : {}),
+      ...(c.deflate ? { deflate: true } : {}),
     };
     const figures: Record<string, number> = {};
     let serverCpu: number | undefined;

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { createRequire } from 'node:module';
 import { createServer as createNetServer, type Socket } from 'node:net';
+import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { OP_BINARY, OP_TEXT, serverFrame } from './lib/frames';
 import {
@@ -25,6 +26,25 @@ const { createServer } = createRequire(__filename)('../dist') as typeof import('
 const spec = JSON.parse(process.argv[2]) as ServerSpec;
 const send = (m: FromServer): void => void process.send?.(m);
 const publishPayload = Buffer.alloc(spec.payload, 0x61).toString();
+/**
+ * fan-out with deflate: JSON-like ticks of `spec.payload` bytes, a different message each round
+ * (as a feed would publish), all of the same length.
+ */
+const deflatePayloads = spec.deflate
+  ? Array.from({ length: 16 }, (_, round) => {
+      let s = '[';
+      for (let i = round * 1000; s.length < spec.payload; i++) {
+        s += `${JSON.stringify({ id: i, sym: 'EURUSD', bid: 1.08 + (i % 7) / 1000, ts: 1.7e12 + i * 13 })},`;
+      }
+      return s.slice(0, spec.payload);
+    })
+  : [];
+let round = 0;
+/** The message of the next fan-out round. */
+const nextPayload = (): string =>
+  spec.deflate ? deflatePayloads[round++ % deflatePayloads.length] : publishPayload;
+/** fan-out: the topic every connection subscribes to when the case publishes to one. */
+const TOPIC = 'all';
 /** Whether the server echoes what it gets (the connect and idle scenarios only open and close). */
 const echoes =
   spec.scenario === 'echo-small' ||
@@ -50,6 +70,8 @@ function startRxws(): Promise<Running> {
     maxConnections: 100_000,
     backlog: 4096,
     ...(spec.hook ? { onOpenRequest: () => true } : {}),
+    // Its default with deflate: no context takeover, so a publish is compressed once.
+    ...(spec.deflate ? { perMessageDeflate: true } : {}),
     // wss: rxws's own TLS stage, pinned like the https.Server below. Session tickets stay as
     // by default on both servers (issued); the client never offers one.
     ...(spec.tls && pem
@@ -70,10 +92,13 @@ function startRxws(): Promise<Running> {
       conn.messages$.subscribe((msg) => conn.sink.next(msg.data));
     });
   }
+  const viaTopic = spec.publish === 'topic';
+  if (viaTopic) server.connections$.subscribe((conn) => conn.subscribe(TOPIC));
   return server.listen().then(({ port }) => ({
     port,
     publish: () => {
-      server.broadcast(publishPayload);
+      if (viaTopic) server.publish(TOPIC, nextPayload());
+      else server.broadcast(nextPayload());
     },
     connections: () => server.connections.size,
   }));
@@ -98,6 +123,8 @@ function startWs(): Promise<Running> {
     const wss = new WebSocketServer({
       ...(https ? { server: https } : { host: '127.0.0.1', port: 0, backlog: 4096 }),
       ...(spec.hook ? { verifyClient: () => true } : {}),
+      // ws's documented switch, with its defaults (context takeover unless the client asks).
+      ...(spec.deflate ? { perMessageDeflate: true } : {}),
     });
     wss.on('connection', (ws: WebSocket) => {
       ws.on('error', () => undefined);
@@ -109,7 +136,8 @@ function startWs(): Promise<Running> {
       resolve({
         port,
         publish: () => {
-          for (const client of wss.clients) client.send(publishPayload);
+          const message = nextPayload();
+          for (const client of wss.clients) client.send(message);
         },
         connections: () => wss.clients.size,
       });
@@ -129,6 +157,16 @@ function startNet(): Promise<Running> {
   const reply = serverFrame(binary ? OP_BINARY : OP_TEXT, Buffer.alloc(spec.payload, 0x61));
   const requestLength = spec.payload + (spec.payload < 126 ? 6 : spec.payload < 65536 ? 8 : 14);
   const sockets = new Set<Socket>();
+  // fan-out with deflate: answers the offer, and compresses each message once (RFC 7692 7.2.1).
+  const extension = spec.deflate
+    ? 'Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n'
+    : '';
+  const deflatedFrame = (text: string): Buffer => {
+    const out = deflateRawSync(text, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    const frame = serverFrame(OP_TEXT, out.subarray(0, out.length - 4));
+    frame[0] |= 0x40;
+    return frame;
+  };
   const server = createNetServer((socket) => {
     sockets.add(socket);
     socket.setNoDelay(true);
@@ -142,7 +180,8 @@ function startNet(): Promise<Running> {
       if (end === -1) return;
       socket.off('data', onHead);
       socket.write(
-        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n',
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n' +
+          `${extension}\r\n`,
       );
       socket.on('data', (data: Buffer) => {
         pending += data.length;
@@ -159,7 +198,8 @@ function startNet(): Promise<Running> {
       resolve({
         port: (server.address() as { port: number }).port,
         publish: () => {
-          for (const s of sockets) s.write(reply);
+          const frame = spec.deflate ? deflatedFrame(nextPayload()) : reply;
+          for (const s of sockets) s.write(frame);
         },
         connections: () => sockets.size,
       }),
@@ -170,13 +210,15 @@ function startNet(): Promise<Running> {
 function startUws(): Promise<Running> {
   const uws = loadUws();
   if (!uws.ok) return Promise.reject(new Error(uws.reason));
-  const { App, us_socket_local_port } = uws.module;
+  const { App, us_socket_local_port, SHARED_COMPRESSOR } = uws.module;
   let open = 0;
   const app = App();
   app.ws('/*', {
     maxPayloadLength: 100 * 1024 * 1024,
     maxBackpressure: 1024 * 1024 * 1024,
     idleTimeout: 0,
+    // Its shared compressor: no context takeover, a publish compressed once.
+    ...(spec.deflate ? { compression: SHARED_COMPRESSOR } : {}),
     ...(spec.hook
       ? {
           upgrade: (res: UwsResponse, req: UwsRequest, context: unknown) => {
@@ -192,7 +234,7 @@ function startUws(): Promise<Running> {
       : {}),
     open: (ws: UwsSocket) => {
       open++;
-      if (spec.scenario === 'fan-out') ws.subscribe('all');
+      if (spec.scenario === 'fan-out') ws.subscribe(TOPIC);
     },
     close: () => open--,
     message: (ws: UwsSocket, message: ArrayBuffer, isBinary: boolean) => {
@@ -205,7 +247,7 @@ function startUws(): Promise<Running> {
       else
         resolve({
           port: us_socket_local_port(token),
-          publish: () => app.publish('all', publishPayload, false),
+          publish: () => app.publish(TOPIC, nextPayload(), false, spec.deflate === true),
           connections: () => open,
         });
     }),

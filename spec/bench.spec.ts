@@ -45,7 +45,7 @@ describe('npm run bench -- --quick', () => {
     const expected: Record<string, string[]> = {
       'echo-small': ['pipelined', 'ping-pong'],
       'echo-large': ['64KiB', '1MiB'],
-      'fan-out': ['50'],
+      'fan-out': ['50', 'publish 50', 'deflate 50'],
       connect: ['no hook', 'open-request hook'],
       'idle-memory': ['100'],
       wss: ['pipelined', 'ping-pong', 'connect'],

@@ -115,6 +115,22 @@ describe('resolveOptions', () => {
     });
   });
 
+  it('resolves perMessageDeflate true, and an object over the defaults', () => {
+    expect(resolveOptions({ perMessageDeflate: true }).perMessageDeflate).toEqual({
+      serverNoContextTakeover: true,
+      threshold: 1024,
+    });
+    expect(resolveOptions({ perMessageDeflate: {} }).perMessageDeflate).toEqual({
+      serverNoContextTakeover: true,
+      threshold: 1024,
+    });
+    expect(
+      resolveOptions({ perMessageDeflate: { serverNoContextTakeover: false, threshold: 0 } })
+        .perMessageDeflate,
+    ).toEqual({ serverNoContextTakeover: false, threshold: 0 });
+    expect(resolveOptions({ perMessageDeflate: false }).perMessageDeflate).toBe(false);
+  });
+
   it('keeps keepAlive time and interval', () => {
     expect(resolveOptions({ keepAlive: { time: 1000, interval: 500 } }).keepAlive).toEqual({
       time: 1000,
@@ -163,8 +179,23 @@ describe('resolveOptions', () => {
     ['maxFrameSize', { maxFrameSize: -2 }, '"maxFrameSize" must be a non-negative integer, got -2'],
     [
       'perMessageDeflate',
-      { perMessageDeflate: {} },
-      '"perMessageDeflate" must be a boolean, got an object',
+      { perMessageDeflate: 'yes' },
+      '"perMessageDeflate" must be a boolean or { serverNoContextTakeover?, threshold? }, got "yes"',
+    ],
+    [
+      'perMessageDeflate.serverNoContextTakeover',
+      { perMessageDeflate: { serverNoContextTakeover: 1 } },
+      '"perMessageDeflate.serverNoContextTakeover" must be a boolean, got 1',
+    ],
+    [
+      'perMessageDeflate.threshold',
+      { perMessageDeflate: { threshold: -1 } },
+      '"perMessageDeflate.threshold" must be a non-negative integer, got -1',
+    ],
+    [
+      'perMessageDeflate.level',
+      { perMessageDeflate: { level: 9 } },
+      '"perMessageDeflate.level" is not a permessage-deflate option; known: serverNoContextTakeover, threshold',
     ],
     [
       'closeStreamAfterTransfer',

@@ -43,7 +43,13 @@ export type {
   RejectDecision,
 } from './handshake/open-request';
 export { DEFAULT_OPTIONS } from './options';
-export type { DefaultOptions, KeepAliveOptions, ServerOptions, ResolvedOptions } from './options';
+export type {
+  DefaultOptions,
+  KeepAliveOptions,
+  PerMessageDeflateOptions,
+  ServerOptions,
+  ResolvedOptions,
+} from './options';
 export type { HookResult } from './hooks';
 export type { LogEntry, LogLevel, LogType, RefusalStage } from './logs';
 export {

@@ -31,6 +31,39 @@ export interface KeepAliveOptions {
 }
 
 /**
+ * permessage-deflate (RFC 7692), for `perMessageDeflate: { ... }`; `perMessageDeflate: true`
+ * takes every default.
+ */
+export interface PerMessageDeflateOptions {
+  /**
+   * Answer every client with `server_no_context_takeover`, even one that did not ask for it
+   * (RFC 7692 7.1.1.1 lets the server add it): the server compresses each message on its own.
+   * Then a message published or broadcast to many connections is compressed once for all of
+   * them (one deflate per publish, not one per subscriber), and a connection that is sent only
+   * such messages never gets a compressor of its own (`ws` keeps one per connection once it has
+   * compressed for it: about 256 KiB of zlib state with the default window and memory level).
+   * The cost: a message sent to one connection compresses less well (no history shared with the
+   * messages before it), and one shorter than `threshold` goes uncompressed. `false`: only the
+   * clients that ask for it get it (as in `ws`); the others keep a context per connection and
+   * each compresses published messages for itself. Default true.
+   */
+  serverNoContextTakeover?: boolean;
+  /**
+   * Messages shorter than this many bytes go uncompressed where the server uses no context
+   * takeover (`ws`'s `threshold`). Default 1024.
+   */
+  threshold?: number;
+}
+
+/** `perMessageDeflate` as the server reads it. */
+export type ResolvedDeflate = Readonly<Required<PerMessageDeflateOptions>>;
+
+const DEFAULT_DEFLATE: ResolvedDeflate = Object.freeze({
+  serverNoContextTakeover: true,
+  threshold: 1024,
+});
+
+/**
  * One option: what a user may pass (`In`, a type only), what the server reads (`Out`), its
  * default, and its check. The doc comment on its entry in `OPTIONS` is its documentation.
  */
@@ -229,8 +262,46 @@ const OPTIONS = {
    * between them. Default 0: no limit, one frame per message.
    */
   maxFrameSize: option<number>(0, integer(0, Number.MAX_SAFE_INTEGER, 'a non-negative integer')),
-  /** Negotiate permessage-deflate (RFC 7692) when a client offers it. Default false, as in `ws`. */
-  perMessageDeflate: option<boolean>(false, boolean),
+  /**
+   * Negotiate permessage-deflate (RFC 7692) when a client offers it: `true` (with the defaults
+   * of `PerMessageDeflateOptions`: the server uses no context takeover, messages under 1024
+   * bytes go uncompressed), `{ serverNoContextTakeover?, threshold? }`, or `false`. Default
+   * false, as in `ws`.
+   */
+  perMessageDeflate: option<boolean | PerMessageDeflateOptions, false | ResolvedDeflate>(
+    false,
+    (v, name) => {
+      if (v === false) return false;
+      if (v === true) return DEFAULT_DEFLATE;
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+        invalidOption(name, 'a boolean or { serverNoContextTakeover?, threshold? }', v);
+      }
+      const given = v as Record<string, unknown>;
+      for (const key of Object.keys(given)) {
+        if (!Object.hasOwn(DEFAULT_DEFLATE, key)) {
+          throw new InvalidOptionError(
+            `${name}.${key}`,
+            `"${name}.${key}" is not a permessage-deflate option; known: serverNoContextTakeover, threshold`,
+          );
+        }
+      }
+      const { serverNoContextTakeover, threshold } = given;
+      return Object.freeze({
+        serverNoContextTakeover:
+          serverNoContextTakeover === undefined
+            ? DEFAULT_DEFLATE.serverNoContextTakeover
+            : boolean(serverNoContextTakeover, `${name}.serverNoContextTakeover`),
+        threshold:
+          threshold === undefined
+            ? DEFAULT_DEFLATE.threshold
+            : integer(
+                0,
+                Number.MAX_SAFE_INTEGER,
+                'a non-negative integer',
+              )(threshold, `${name}.threshold`),
+      });
+    },
+  ),
   /**
    * Whether `sendStream()` destroys a Node stream it was given once the transfer ends, however
    * it ends (IPWorks' CloseStreamAfterTransfer). Default true.

@@ -267,7 +267,9 @@ export class RxwsServer {
    * and writing the same frame to each socket. Each connection takes it as `conn.sink.next()`
    * would: at once when its socket can take it, else behind what it has queued, under its own
    * `maxQueue` and `overflow` policy (drops and refusals are reported on `errors$` and `logs$`
-   * as for the sink). Connections with permessage-deflate get it through their compressor.
+   * as for the sink). With permessage-deflate, it is compressed once for every connection
+   * whose server side uses no context takeover (the default: `perMessageDeflate`), and by each
+   * connection's own compressor for the others.
    * @returns how many connections it was handed to.
    * @throws {InvalidArgumentError} for data that cannot be sent or a bad format.
    */
@@ -282,7 +284,8 @@ export class RxwsServer {
    * every subscriber whose socket can take it now is written the same bytes; one with sends
    * queued takes it behind them, under its own `maxQueue` and `overflow` policy, so a slow
    * subscriber delays and drops (counted in its `stats.drops`, logged as `dropped`) only its own
-   * messages; one with permessage-deflate compresses it through its own compressor. Messages
+   * messages. With permessage-deflate it is compressed once for every subscriber whose server
+   * side uses no context takeover (the default), each with its own compressor otherwise. Messages
    * published one after the other reach each subscriber in that order; one handed over is sent
    * even if the connection unsubscribes or disconnects right after.
    *

@@ -45,7 +45,17 @@ export interface ServerSpec {
   workload?: Workload;
   /** wss: serve over TLS with these. */
   tls?: BenchTls;
+  /**
+   * fan-out: how rxws sends the message: `server.broadcast()` (default) or `server.publish()` to
+   * a topic every connection subscribed to (uws: its pub/sub either way; ws: its loop).
+   */
+  publish?: FanOutVia;
+  /** fan-out: negotiate permessage-deflate with each server's usual setting; JSON-like text. */
+  deflate?: boolean;
 }
+
+/** How the fan-out server sends one message to every connection. */
+export type FanOutVia = 'broadcast' | 'topic';
 
 /** What a client process is asked to do. */
 export interface ClientSpec {
@@ -69,6 +79,11 @@ export interface ClientSpec {
   workload?: Workload;
   /** wss: connect over TLS with these (the CA trusted, no session offered: full handshakes). */
   tls?: BenchTls;
+  /**
+   * fan-out: offer permessage-deflate and count messages by their frames (the server decides
+   * how long a compressed one is); a server that does not accept the offer fails the run.
+   */
+  deflate?: boolean;
 }
 
 export interface CpuReport {
@@ -108,6 +123,9 @@ export interface ClientMetrics {
   p99Ms?: number;
   connectsPerSec?: number;
   deliveries?: number;
+  /** fan-out with deflate: deliveries that came compressed (RSV1), and their wire bytes. */
+  compressedDeliveries?: number;
+  wireBytesPerDelivery?: number;
   failures?: number;
   /** wss: what was negotiated. */
   negotiated?: Negotiated;

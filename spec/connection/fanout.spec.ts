@@ -3,6 +3,7 @@ import type WebSocket from 'ws';
 import { InvalidArgumentError, type Connection, type RxwsServer } from '../../src';
 import { fanout, type FanoutTarget } from '../../src/connection/fanout';
 import type { Outbound } from '../../src/connection/outbound';
+import type { SharedMessage } from '../../src/connection/shared-message';
 import { Op } from '../helpers/frames';
 import { rawConnection } from '../helpers/raw-connection';
 import { cleanup, nextMessage, openClient, startServer } from '../helpers/server';
@@ -23,34 +24,35 @@ async function withClients(
   return { server, clients, conns: await opened };
 }
 
-/** A target whose outbound records what it is handed. */
-function target(open = true): FanoutTarget & { sent: unknown[][] } {
-  const sent: unknown[][] = [];
-  const outbound = { sendEncoded: (...args: unknown[]) => sent.push(args) } as unknown as Outbound;
+/** A target whose outbound records the shared messages it is handed. */
+function target(open = true): FanoutTarget & { sent: SharedMessage[] } {
+  const sent: SharedMessage[] = [];
+  const outbound = { sendShared: (m: SharedMessage) => sent.push(m) } as unknown as Outbound;
   return { sent, openOutbound: open ? outbound : undefined };
 }
 
 describe('fanout()', () => {
-  it('frames the message once and hands the same frame to every open target', () => {
+  it('hands one shared message to every open target, framed once for all', () => {
     const targets = [target(), target(false), target()];
     expect(fanout('hi', false, targets)).toBe(2);
     expect(targets[1].sent).toEqual([]);
     const [a, b] = [targets[0].sent[0], targets[2].sent[0]];
-    expect(a[0]).toBe(b[0]);
-    expect(a[0]).toEqual(Buffer.from([0x81, 0x02, 0x68, 0x69]));
-    expect(a.slice(1)).toEqual(['hi', false, 2]);
+    expect(a).toBe(b);
+    expect(a.frame).toBe(b.frame);
+    expect(a.frame).toEqual(Buffer.from([0x81, 0x02, 0x68, 0x69]));
+    expect([a.payload, a.binary, a.bytes]).toEqual(['hi', false, 2]);
   });
 
   it('measures a text payload in UTF-8 bytes and frames binary with the binary opcode', () => {
     const [t] = [target()];
     fanout('é', false, [t]);
-    expect(t.sent[0].slice(1)).toEqual(['é', false, 2]);
+    expect([t.sent[0].payload, t.sent[0].binary, t.sent[0].bytes]).toEqual(['é', false, 2]);
     const u = target();
     fanout(Buffer.from([1, 2, 3]), true, [u]);
-    expect(u.sent[0][0]).toEqual(Buffer.from([0x82, 0x03, 1, 2, 3]));
+    expect(u.sent[0].frame).toEqual(Buffer.from([0x82, 0x03, 1, 2, 3]));
   });
 
-  it('skips the targets the filter refuses, and frames nothing when no target takes it', () => {
+  it('skips the targets the filter refuses, and makes nothing when no target takes it', () => {
     const targets = [target(), target()];
     expect(fanout('x', false, targets, (t) => t === targets[1])).toBe(1);
     expect(targets.map((t) => t.sent.length)).toEqual([0, 1]);

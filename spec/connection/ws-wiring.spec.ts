@@ -20,6 +20,19 @@ describe('missingWsInternals', () => {
   });
 });
 
+describe('missingWsInternals, the sender and deflate', () => {
+  it.each(['Sender', 'PerMessageDeflate'])('names WebSocket.%s when ws lacks it', (name) => {
+    const exports = WebSocket as unknown as Record<string, unknown>;
+    const saved = exports[name];
+    delete exports[name];
+    try {
+      expect(missingWsInternals()).toEqual([`WebSocket.${name}`]);
+    } finally {
+      exports[name] = saved;
+    }
+  });
+});
+
 describe("learning ws's wiring", () => {
   it('takes the listeners ws gives a receiver and the socket, and refuses anything else', () => {
     const socket = new Socket();

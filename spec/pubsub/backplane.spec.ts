@@ -7,7 +7,7 @@ import { Topics } from '../../src/pubsub/topics';
 function target(): FanoutTarget & { got: unknown[] } {
   const got: unknown[] = [];
   const outbound = {
-    sendEncoded: (_frame: unknown, data: Buffer | string) => got.push(data),
+    sendShared: (message: { payload: Buffer | string }) => got.push(message.payload),
   } as unknown as Outbound;
   return { got, openOutbound: outbound };
 }

@@ -151,13 +151,13 @@ describe('conn.subscribe() and server.publish()', () => {
     const { server, clients, conns } = await withClients(5);
     for (const conn of conns) conn.subscribe('t');
     const encode = jest.spyOn(frame, 'encodeFrame');
-    const handed = jest.spyOn(Outbound.prototype, 'sendEncoded');
+    const handed = jest.spyOn(Outbound.prototype, 'sendShared');
     const big = 'y'.repeat(64 * 1024);
     const got = clients.map((c) => collect(c, 2));
     expect(server.publish('t', 'same bytes')).toBe(5);
     expect(server.publish('t', big)).toBe(5);
     expect(encode).toHaveBeenCalledTimes(2);
-    const frames = handed.mock.calls.map((call) => call[0]);
+    const frames = handed.mock.calls.map((call) => call[0].frame);
     expect(frames).toHaveLength(10);
     for (const f of frames.slice(0, 5)) expect(f).toBe(encode.mock.results[0].value);
     for (const f of frames.slice(5)) expect(f).toBe(encode.mock.results[1].value);
@@ -166,7 +166,7 @@ describe('conn.subscribe() and server.publish()', () => {
       expect(texts(received)).toEqual(['same bytes', big]);
   });
 
-  it('sends to permessage-deflate subscribers through their compressor, beside plain ones', async () => {
+  it('sends to permessage-deflate subscribers compressed, beside plain ones', async () => {
     const { server, url, clients, conns } = await withClients(
       1,
       { perMessageDeflate: true },

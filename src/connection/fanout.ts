@@ -1,5 +1,5 @@
-import { Opcode, encodeFrame } from '../protocol/frame';
 import type { Outbound } from './outbound';
+import { SharedMessage } from './shared-message';
 
 /** A connection as the fan-out sees it. */
 export interface FanoutTarget {
@@ -8,12 +8,14 @@ export interface FanoutTarget {
 }
 
 /**
- * Frame once, write to many: encodes one message as a frame once, at the first target that
- * takes it, and hands the same bytes to each open target's outbound. An outbound writes them as
- * they are when its socket can take them now and nothing waits ahead; otherwise it sends the
+ * Frame once, compress once, write to many: hands one message to each open target's outbound as
+ * a `SharedMessage`, which frames it once (at the first target without an extension that takes
+ * it) and compresses it once per client window size (at the first permessage-deflate target
+ * whose server side uses no context takeover), so every such target is written the same bytes.
+ * An outbound writes them when its socket can take them in order; otherwise it sends the
  * message like any other, under its own queue and overflow policy (queued in order, split by
- * `maxFrameSize`, compressed by permessage-deflate). One slow target never delays the others.
- * The seam `server.broadcast()` and topics' `server.publish()` use.
+ * `maxFrameSize`, compressed by `ws` for a connection with context takeover). One slow target
+ * never delays the others. The seam `server.broadcast()` and topics' `server.publish()` use.
  *
  * @param payload the message, as `normalize()` gives it (a string is text encoded into the frame).
  * @param filter which targets get it; default: all of them.
@@ -25,15 +27,18 @@ export function fanout<T extends FanoutTarget>(
   targets: Iterable<T>,
   filter?: (target: T) => boolean,
 ): number {
-  const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-  let frame: Buffer | [Buffer, Buffer] | undefined;
+  let message: SharedMessage | undefined;
   let count = 0;
   for (const target of targets) {
     if (filter && !filter(target)) continue;
     const outbound = target.openOutbound;
     if (!outbound) continue;
-    frame ??= encodeFrame(binary ? Opcode.BINARY : Opcode.TEXT, payload, true, bytes);
-    outbound.sendEncoded(frame, payload, binary, bytes);
+    message ??= new SharedMessage(
+      payload,
+      binary,
+      typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length,
+    );
+    outbound.sendShared(message);
     count++;
   }
   return count;

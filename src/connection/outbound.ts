@@ -1,7 +1,9 @@
 import type { Socket } from 'node:net';
-import type { WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import { Opcode } from '../protocol/frame';
 import { FrameWriter, type WriteCallback } from './frame-writer';
+import type { DeflateWaiter, SharedDeflate, SharedMessage } from './shared-message';
+import { negotiatedDeflate, senderIdle } from './ws-wiring';
 import {
   HoldQueue,
   UNBOUNDED,
@@ -19,6 +21,8 @@ interface Pending {
   cb: WriteCallback | undefined;
   /** A streamed send waiting for its turn (then `data` is empty). */
   transfer?: Transfer;
+  /** A message sent to many connections, framed or compressed once for all (`sendShared()`). */
+  shared?: SharedMessage;
 }
 
 /** A streamed send, as the queue sees it: started at its turn, told when the socket drains. */
@@ -188,27 +192,117 @@ export class Outbound extends FrameWriter {
   }
 
   /**
-   * Sends a frame encoded once for many connections (a broadcast): written as it is when the
-   * socket can take it now and nothing waits ahead of it; otherwise sent like any message
-   * (queued in order and framed at its turn, split by `maxFrameSize`, or framed by ws's sender
-   * when an extension is negotiated).
+   * Sends a message on its way to many connections (a broadcast, a publish), taking the bytes
+   * made once for all of them where this connection can:
+   * - without an extension, the plain frame, written as it is when the socket can take it now
+   *   and nothing waits ahead of it (a message over `maxFrameSize` is sent like any, split);
+   * - with permessage-deflate where the server uses no context takeover (see `sharedWindow()`),
+   *   the message compressed once for every connection with the same window, at its turn: at
+   *   once when nothing waits ahead of it, else queued in order (under the queue's bound and
+   *   policy, as any send) and written when it comes out. Below `ws`'s threshold, the plain
+   *   frame, as `ws` would send it uncompressed. Whenever `ws`'s sender still holds an earlier
+   *   message (compressing it), the message goes through `ws` behind it instead, compressed by
+   *   it for this connection: a shared frame never overtakes;
+   * - with context takeover (or a window too small to share), through `ws`, which compresses it
+   *   with this connection's own context.
    */
-  sendEncoded(
-    frame: Buffer | [Buffer, Buffer],
-    data: Buffer | string,
-    binary: boolean,
-    bytes: number,
-  ): void {
-    if (!this.direct || !this.clear || (this.maxFrameSize > 0 && bytes > this.maxFrameSize)) {
-      this.send(data, binary, undefined, bytes);
+  sendShared(message: SharedMessage): void {
+    const { payload, binary, bytes } = message;
+    if (this.direct) {
+      if (!this.clear || (this.maxFrameSize > 0 && bytes > this.maxFrameSize)) {
+        this.send(payload, binary, undefined, bytes);
+        return;
+      }
+      this.messagesOut++;
+      this.bytesOut += bytes;
+      // Not corked until the next tick: a broadcast writes one frame per socket, so that would
+      // only add the uncork's writev. A socket already corked this tick takes it in order.
+      this.writeEncoded(message.frame, undefined);
+      this.checkFull();
+      return;
+    }
+    if (sharedWindow(this.ws) === 0) {
+      this.send(payload, binary, undefined, bytes);
+      return;
+    }
+    if (this.clear) {
+      this.handOffShared(message);
+      this.checkFull();
+      return;
+    }
+    this.setReady(false);
+    if (this.ownQueue().offer({ data: payload, binary, cb: undefined, shared: message }, bytes)) {
+      this.waitForDrain();
+    }
+  }
+
+  /** A shared message's turn has come (permessage-deflate): see `sendShared()`. */
+  private handOffShared(message: SharedMessage): void {
+    const { payload, binary, bytes } = message;
+    if (!this.canShare) {
+      // ws still holds an earlier message (compressing it): this one goes behind it, through ws.
+      this.handOff(payload, binary, undefined, bytes);
+      return;
+    }
+    const ws = this.ws;
+    if (bytes < (negotiatedDeflate(ws)?._threshold ?? 0)) {
+      // ws sends it uncompressed too (no context takeover): the plain frame, in one piece.
+      if (this.maxFrameSize > 0 && bytes > this.maxFrameSize) {
+        this.handOff(payload, binary, undefined, bytes);
+        return;
+      }
+      this.messagesOut++;
+      this.bytesOut += bytes;
+      this.writeEncoded(message.frame, undefined);
+      return;
+    }
+    const deflated = message.deflate(sharedWindow(ws));
+    if (deflated.done) {
+      this.writeDeflated(message, deflated);
+      return;
+    }
+    // Compressed on the thread pool: this connection's line waits for it, in order.
+    const wait = new DeflateWait(this, message, deflated);
+    this.active = wait;
+    this.setReady(false);
+    deflated.whenDone(wait);
+  }
+
+  /** @internal the compression `wait` waited for has ended: its message goes, then the rest. */
+  deflateEnded(wait: DeflateWait): void {
+    if (this.active !== wait) return;
+    this.active = undefined;
+    this.writeDeflated(wait.message, wait.compression);
+    if (this.active !== undefined) return;
+    if (!this.socket.destroyed) this.flush();
+    else this.notifyEmpty();
+  }
+
+  /** Writes a message's shared compressed frames, or sends it through `ws` when it cannot. */
+  private writeDeflated(message: SharedMessage, deflated: SharedDeflate): void {
+    const frames = this.canShare ? deflated.frames(this.maxFrameSize) : undefined;
+    if (frames === undefined) {
+      this.handOff(message.payload, message.binary, undefined, message.bytes);
       return;
     }
     this.messagesOut++;
-    this.bytesOut += bytes;
-    // Not corked until the next tick: a broadcast writes one frame per socket, so that would
-    // only add the uncork's writev. A socket already corked this tick takes it in order.
-    this.writeEncoded(frame, undefined);
-    this.checkFull();
+    this.bytesOut += message.bytes;
+    const socket = this.socket;
+    if (frames.length === 1) {
+      socket.write(frames[0]);
+      return;
+    }
+    socket.cork();
+    for (let i = 0; i < frames.length; i++) socket.write(frames[i]);
+    socket.uncork();
+  }
+
+  /**
+   * True when a frame written to the socket now goes out in order: the connection is open and
+   * `ws`'s sender holds nothing given to it earlier (no message being compressed or queued).
+   */
+  private get canShare(): boolean {
+    return this.ws.readyState === WebSocket.OPEN && senderIdle(this.ws);
   }
 
   /** True when a send can go to the socket now: nothing waits ahead of it, room below the mark. */
@@ -295,6 +389,8 @@ export class Outbound extends FrameWriter {
       if (held.value.transfer) {
         this.active = held.value.transfer;
         held.value.transfer.start();
+      } else if (held.value.shared) {
+        this.handOffShared(held.value.shared);
       } else {
         this.handOff(held.value.data, held.value.binary, held.value.cb, held.bytes);
       }
@@ -433,6 +529,53 @@ export class Outbound extends FrameWriter {
     if (!waiters || (this.active !== undefined && !this.socket.destroyed)) return;
     this.emptyWaiters = undefined;
     for (const resolve of waiters) resolve();
+  }
+}
+
+/**
+ * The window bits of the shared compressed frames a permessage-deflate connection can take, or 0
+ * when it cannot: the server must use no context takeover with it (`server_no_context_takeover`
+ * in the negotiated response), so that each message is compressed on its own and the same bytes
+ * suit every such client; the client inflates with `server_max_window_bits` (15 when absent),
+ * and a compression with that window or a smaller one is right for it. Not below 9 bits: zlib
+ * makes a raw deflate asked for 8 use 9.
+ */
+function sharedWindow(ws: WebSocket): number {
+  const params = negotiatedDeflate(ws)?.params;
+  if (params?.server_no_context_takeover !== true) return 0;
+  const bits = params.server_max_window_bits;
+  const window = typeof bits === 'number' ? bits : 15;
+  return window >= 9 ? window : 0;
+}
+
+/**
+ * A shared message whose compression (on the thread pool) was not done when its turn came: it
+ * owns the connection's line until then, so later sends wait behind it.
+ */
+class DeflateWait implements Transfer, DeflateWaiter {
+  readonly endsWithQueue = true;
+
+  constructor(
+    private readonly outbound: Outbound,
+    readonly message: SharedMessage,
+    readonly compression: SharedDeflate,
+  ) {}
+
+  /** Made the owner of the line by `handOffShared()` itself, never queued: nothing to start. */
+  start(): void {}
+
+  /** The socket drained: nothing to do, the compression decides when it goes. */
+  resume(): void {}
+
+  refused(): void {}
+
+  queueFailed(): boolean {
+    // The connection closes: the message is not sent; the line is free at once.
+    return true;
+  }
+
+  deflated(): void {
+    this.outbound.deflateEnded(this);
   }
 }
 

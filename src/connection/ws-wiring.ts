@@ -6,7 +6,11 @@
  *
  * - the `Receiver` class (`WebSocket.Receiver`) and the fields and methods of it the streaming
  *   receiver reads, writes and overrides (`ReceiverInternals`), and its parser states;
- * - the negotiated permessage-deflate parameters (`NegotiatedDeflate`);
+ * - the negotiated permessage-deflate parameters and threshold (`NegotiatedDeflate`), found in a
+ *   WebSocket's `_extensions`;
+ * - the state of a WebSocket's `_sender` (`senderIdle()`: not compressing, nothing queued, not
+ *   inside a fragmented message), so that a frame compressed once for many connections is written
+ *   to a socket only when nothing `ws` was given earlier is still on its way;
  * - `WebSocket.prototype.setSocket()`, overridden to swap the receiver in before any byte is
  *   read, the `_receiver` and `_readyState` fields of a WebSocket;
  * - what `setSocket()` wires: the symbol linking a receiver to its WebSocket, the receiver's six
@@ -71,16 +75,59 @@ export const WsReceiver = (WebSocket as unknown as { Receiver: ReceiverClass }).
 /** `ws`'s receiver parser states (lib/receiver.js) that the streaming receiver sets. */
 export const ReceiverState = Object.freeze({ GET_INFO: 0, GET_DATA: 4, INFLATING: 5 });
 
-/** The parts of `ws`'s PerMessageDeflate the streaming receiver's inflater is configured from. */
+/**
+ * The parts of `ws`'s PerMessageDeflate that rxws reads: the negotiated parameters (the streaming
+ * receiver's inflater is configured from them; shared compression reads the server's) and the
+ * threshold below which `ws` sends a message uncompressed when the server uses no context
+ * takeover.
+ */
 export interface NegotiatedDeflate {
   params: Record<string, unknown>;
   _options: { zlibInflateOptions?: ZlibOptions };
+  _threshold: number;
 }
+
+/** The fields of `ws`'s Sender (lib/sender.js) that tell whether it holds anything. */
+interface SenderInternals {
+  /** DEFAULT (0), DEFLATING (1) or GET_BLOB_DATA (2). */
+  _state: number;
+  /** Sends waiting while it compresses. */
+  _queue: unknown[];
+  /** False between the frames of a fragmented message (a send with `fin: false`). */
+  _firstFragment: boolean;
+}
+
+/** `ws`'s Sender state in which it writes a frame at once (lib/sender.js `DEFAULT`). */
+const SENDER_DEFAULT = 0;
 
 /** The fields of `ws`'s WebSocket that rxws reads or sets. */
 interface WsInternals {
   _readyState: number;
   _receiver: ReceiverInternals;
+  _sender: SenderInternals | null;
+  _extensions: Record<string, unknown>;
+}
+
+/** The permessage-deflate a connection negotiated, if it did. */
+export function negotiatedDeflate(ws: WebSocket): NegotiatedDeflate | undefined {
+  return (ws as unknown as WsInternals)._extensions['permessage-deflate'] as
+    NegotiatedDeflate | undefined;
+}
+
+/**
+ * True when `ws`'s sender holds nothing: it is not compressing a message, has no send queued
+ * behind one, and is not between the frames of a fragmented message. A frame written to the
+ * socket then goes out after everything given to `ws` before (which writes to the socket at
+ * once in that state); otherwise it would overtake what `ws` is still compressing.
+ */
+export function senderIdle(ws: WebSocket): boolean {
+  const sender = (ws as unknown as WsInternals)._sender;
+  return (
+    sender !== null &&
+    sender._state === SENDER_DEFAULT &&
+    sender._queue.length === 0 &&
+    sender._firstFragment
+  );
 }
 
 /** What `ws` wires to a receiver and a socket, learnt from the first connection. */
@@ -257,8 +304,9 @@ const RECEIVER_FIELDS = [
 
 /**
  * The internals above that the installed `ws` lacks, by name (`[]` when all are there): the
- * Receiver class, its methods and the fields a new receiver has, `setSocket()`, and a new
- * WebSocket's `_readyState` and `_receiver` slots.
+ * Receiver class, its methods and the fields a new receiver has, `setSocket()`, a new
+ * WebSocket's `_readyState`, `_receiver`, `_sender` and `_extensions` slots, the Sender's state
+ * fields, and PerMessageDeflate's `params`, `_options` and `_threshold`.
  */
 export function missingWsInternals(): string[] {
   const missing: string[] = [];
@@ -277,5 +325,30 @@ export function missingWsInternals(): string[] {
   const ws = new WebSocket(null as never, undefined, {} as never) as unknown as WsInternals;
   if (!('_readyState' in ws)) missing.push('WebSocket#_readyState');
   if (!('_receiver' in ws)) missing.push('WebSocket#_receiver');
+  if (!('_sender' in ws)) missing.push('WebSocket#_sender');
+  if (typeof ws._extensions !== 'object' || ws._extensions === null) {
+    missing.push('WebSocket#_extensions');
+  }
+  const Sender = (WebSocket as unknown as { Sender?: new (socket: null) => SenderInternals })
+    .Sender;
+  if (typeof Sender !== 'function') {
+    missing.push('WebSocket.Sender');
+  } else {
+    const sender = new Sender(null);
+    if (sender._state !== SENDER_DEFAULT) missing.push('Sender#_state DEFAULT = 0');
+    if (!Array.isArray(sender._queue)) missing.push('Sender#_queue');
+    if (sender._firstFragment !== true) missing.push('Sender#_firstFragment');
+  }
+  const Deflate = (
+    WebSocket as unknown as { PerMessageDeflate?: new (options: object) => NegotiatedDeflate }
+  ).PerMessageDeflate;
+  if (typeof Deflate !== 'function') {
+    missing.push('WebSocket.PerMessageDeflate');
+  } else {
+    const deflate = new Deflate({ isServer: true });
+    if (typeof deflate._threshold !== 'number') missing.push('PerMessageDeflate#_threshold');
+    if (!('params' in deflate)) missing.push('PerMessageDeflate#params');
+    if (!('_options' in deflate)) missing.push('PerMessageDeflate#_options');
+  }
   return missing;
 }

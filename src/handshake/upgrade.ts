@@ -19,12 +19,14 @@ import {
   type OpenRequest,
 } from './open-request';
 import { validateUpgrade } from './validate';
+import type { ResolvedDeflate } from '../options';
 
 /** What the handshake needs from the server. */
 export interface HandshakeConfig {
   readonly logger: Logger;
   readonly maxPayload: number;
-  readonly perMessageDeflate: boolean;
+  /** permessage-deflate as resolved (`false`: not negotiated). */
+  readonly perMessageDeflate: false | ResolvedDeflate;
   readonly closeTimeout: number;
   readonly protocols: readonly string[];
   readonly onOpenRequest: ((request: OpenRequest) => HookResult<OpenDecision>) | undefined;
@@ -34,6 +36,18 @@ export interface HandshakeConfig {
   isClosing(): boolean;
   onError(error: RxwsError): void;
   onOpen(ws: WebSocket, socket: Socket, request: OpenRequest): void;
+}
+
+/**
+ * `ws`'s permessage-deflate options for rxws's. Without `serverNoContextTakeover` the option is
+ * left out rather than false: `ws` refuses an offer that asks for `server_no_context_takeover`
+ * when it is false, and such a client would get no compression at all.
+ */
+function wsDeflateOptions(deflate: false | ResolvedDeflate): ServerOptions['perMessageDeflate'] {
+  if (deflate === false) return false;
+  return deflate.serverNoContextTakeover
+    ? { serverNoContextTakeover: true, threshold: deflate.threshold }
+    : { threshold: deflate.threshold };
 }
 
 /**
@@ -51,7 +65,7 @@ export class Handshake {
     const wsOptions: ServerOptions & { closeTimeout: number } = {
       noServer: true,
       clientTracking: false,
-      perMessageDeflate: config.perMessageDeflate,
+      perMessageDeflate: wsDeflateOptions(config.perMessageDeflate),
       maxPayload: config.maxPayload,
       WebSocket: config.webSocketClass,
       closeTimeout: config.closeTimeout,

@@ -17,8 +17,9 @@ const NO_TOPICS: ReadonlySet<string> = new Set<string>();
  * and a `WeakMap<connection, Set<topic>>` with an entry only for a connection that is in a
  * topic, so a connection that never subscribes costs nothing. A topic nobody is in has no entry.
  *
- * Publishing goes through `fanout()`: the message is framed once and each subscriber takes the
- * same bytes through its own send queue and overflow policy, so a slow subscriber holds up (and
+ * Publishing goes through `fanout()`: the message is framed once (and, for permessage-deflate
+ * subscribers without context takeover, compressed once) and each subscriber takes the same
+ * bytes through its own send queue and overflow policy, so a slow subscriber holds up (and
  * drops, counted in its `stats.drops`) only its own messages. The backplane is told when a topic
  * gets its first local subscriber or loses its last (`join`/`leave`), so it carries only what
  * someone here listens to.
@@ -118,8 +119,8 @@ export class Topics<C extends FanoutTarget> {
   }
 
   /**
-   * Publishes a message: to this instance's subscribers of `topic` (framed once, through each
-   * one's send queue), to the observers of `topic$(topic)`, then to the backplane.
+   * Publishes a message: to this instance's subscribers of `topic` (framed and compressed once,
+   * through each one's send queue), to the observers of `topic$(topic)`, then to the backplane.
    * @returns how many local subscribers (connections) it was handed to.
    * @throws {InvalidArgumentError} for a topic name that is not valid, data that cannot be sent
    *   or a format other than `'text'` and `'binary'`.
