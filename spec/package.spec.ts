@@ -248,14 +248,14 @@ describe('the packed package, installed into a new project', () => {
     [`${locked('rxjs')}, node16`, latest],
     [`${lowestRxjs}, node10`, lowest],
   ])(
-    'types rxws/redis from its own entry, imports it without node-redis, and says what to install when called (rxjs %s)',
+    'types rxws/redis from its own entry, imports it without ioredis, and says what to install when called (rxjs %s)',
     async (_name, dir) => {
       expect(compiled[dir]).toEqual({ stdout: '', stderr: '' });
       const { stdout } = await run(process.execPath, ['out/scale-out.js'], dir);
       expect(JSON.parse(stdout)).toEqual({
         code: 'ERR_REDIS_MISSING',
         message:
-          'redisBackplane() needs the "redis" package (node-redis 6), an optional peer dependency of rxws: npm install redis',
+          'redisBackplane() needs the "ioredis" package (version 6), an optional peer dependency of rxws: npm install ioredis',
         missed: 2,
       });
     },

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { createClient } from 'redis';
+import { Redis } from 'ioredis';
 import type { LogEntry, TopicGap } from '../../src';
 
 export const SHARED_REDIS = 'redis://127.0.0.1:6379';
@@ -21,13 +21,16 @@ export function uniquePrefix(): string {
 
 /** Deletes every key under `prefix` (streams mode leaves one stream per topic). */
 export async function deleteKeys(url: string, prefix: string): Promise<void> {
-  const client = createClient({ url });
+  const client = new Redis(url, { lazyConnect: true });
   client.on('error', () => undefined);
   await client.connect();
-  for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
-    if (keys.length > 0) await client.del(keys);
-  }
-  client.destroy();
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await client.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  client.disconnect();
 }
 
 /** A free TCP port on 127.0.0.1 (asked of the OS, then released). */

@@ -29,7 +29,7 @@ describe('redisBackplane() options', () => {
     ],
     [
       { clientOptions: 'redis://x' },
-      `"clientOptions" must be an object of node-redis' createClient() options, got "redis://x"`,
+      '"clientOptions" must be an object of ioredis options, got "redis://x"',
     ],
   ])('refuses %p at the call', (options, message) => {
     expect(() => redisBackplane(options)).toThrow(new InvalidOptionError('', message));

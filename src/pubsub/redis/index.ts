@@ -10,7 +10,7 @@ import { StreamLink } from './stream-link';
  * sends, one listens), which reconnect by themselves; while they are down, topics are delivered
  * locally only, and `logs$` says so (`backplane` entries) and says what was lost (`gap`).
  *
- * Needs the `redis` package (node-redis), an optional peer dependency of rxws.
+ * Needs the `ioredis` package, an optional peer dependency of rxws.
  *
  * @example
  * ```ts

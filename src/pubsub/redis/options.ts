@@ -6,7 +6,7 @@ export interface RedisBackplaneOptions {
   /** The Redis server. Default `'redis://127.0.0.1:6379'`. `clientOptions.url` wins. */
   readonly url?: string;
   /**
-   * Settings for the node-redis clients the backplane makes (`createClient()`'s options:
+   * Settings for the ioredis clients the backplane makes (`new Redis(url, options)`'s options:
    * `socket` with TLS, `username`, `password`, `database`, `RESP`...). It makes two
    * connections: one publishes, one listens.
    */
@@ -79,11 +79,7 @@ export function resolveRedisOptions(options: RedisBackplaneOptions = {}): Resolv
   if (!MODES.includes(mode)) invalidOption('mode', '"pubsub" or "streams"', mode);
   const clientOptions = o.clientOptions ?? {};
   if (typeof clientOptions !== 'object' || clientOptions === null) {
-    invalidOption(
-      'clientOptions',
-      "an object of node-redis' createClient() options",
-      clientOptions,
-    );
+    invalidOption('clientOptions', 'an object of ioredis options', clientOptions);
   }
   return {
     url: text('url', 'redis://127.0.0.1:6379'),

@@ -1,5 +1,6 @@
 import type { BackplaneHost } from '../backplane';
 import type { ResolvedRedisOptions } from './options';
+import type { RedisClient } from './redis-client';
 import { RedisLink } from './redis-link';
 
 /** How many intervals a topic is marked after its last publish. */
@@ -8,7 +9,8 @@ const MARKED_TICKS = 30;
 /**
  * The backplane over Redis pub/sub: a topic is a channel; a publish is one `PUBLISH`, sent at
  * once, never queued (a publish made while the link is down is counted as unsent, and the others
- * see its number missing). Subscriptions are made again after a reconnection.
+ * see its number missing). The listening connection subscribes again to every joined topic each
+ * time it connects, and only then counts as up.
  *
  * Marks: every `markInterval` ms, for each topic published on in the last `MARKED_TICKS`
  * intervals, the last number goes out as a mark, so that an instance that missed the end of a
@@ -17,16 +19,14 @@ const MARKED_TICKS = 30;
 export class PubSubLink extends RedisLink {
   /** Topics published on lately, with how many more marks each gets. */
   private readonly marking = new Map<string, number>();
-  /** Topics whose SUBSCRIBE Redis has confirmed (node-redis makes those again by itself). */
-  private readonly confirmed = new Set<string>();
   private readonly timer: NodeJS.Timeout | undefined;
-  private readonly onMessage = (message: Buffer, channel: Buffer): void => {
-    const topic = this.topicOf(channel.toString());
-    if (topic !== undefined) this.received(topic, message);
-  };
 
   constructor(host: BackplaneHost, options: ResolvedRedisOptions) {
-    super(host, options, false);
+    super(host, options);
+    this.listener.client.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+      const topic = this.topicOf(channel.toString());
+      if (topic !== undefined) this.received(topic, message);
+    });
     if (options.markInterval > 0) {
       this.timer = setInterval(() => this.sendMarks(), options.markInterval);
       this.timer.unref();
@@ -41,28 +41,28 @@ export class PubSubLink extends RedisLink {
   }
 
   protected listen(topic: string): void {
-    const channel = this.keyOf(topic);
-    this.listener.client.subscribe(channel, this.onMessage, true).then(
+    // While the listener is down this waits in its queue; made again when it is back anyway.
+    this.listener.client.subscribe(this.keyOf(topic)).then(
       () => {
-        if (!this.joined.has(topic)) return;
-        this.confirmed.add(topic);
-        this.joinedNow(topic);
+        if (this.joined.has(topic)) this.joinedNow(topic);
       },
-      // Made again when the link is back (resumed()).
       () => undefined,
     );
   }
 
   protected unlisten(topic: string): void {
-    this.confirmed.delete(topic);
-    this.listener.client
-      .unsubscribe(this.keyOf(topic), this.onMessage, true)
-      .catch(() => undefined);
+    this.listener.client.unsubscribe(this.keyOf(topic)).catch(() => undefined);
   }
 
-  protected resumed(): void {
-    for (const topic of this.joined) if (!this.confirmed.has(topic)) this.listen(topic);
+  protected prepareListener(client: RedisClient): Promise<unknown> {
+    const topics = [...this.joined];
+    if (topics.length === 0) return Promise.resolve();
+    return client.subscribe(...topics.map((topic) => this.keyOf(topic))).then(() => {
+      for (const topic of topics) if (this.joined.has(topic)) this.joinedNow(topic);
+    });
   }
+
+  protected resumed(): void {}
 
   protected stop(): void {
     clearInterval(this.timer);

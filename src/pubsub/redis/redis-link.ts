@@ -3,7 +3,7 @@ import type { BackplaneHost, BackplaneLink, Publication } from '../backplane';
 import { Numbering, Tracker } from '../sequence';
 import { decodeEnvelope, encodeEnvelope, senderHeader } from './envelope';
 import type { ResolvedRedisOptions } from './options';
-import { FollowedClient } from './redis-client';
+import { FollowedClient, type RedisClient } from './redis-client';
 
 /**
  * What both modes of the Redis backplane share: the two connections (one sends, one listens)
@@ -33,15 +33,16 @@ export abstract class RedisLink implements BackplaneLink {
   constructor(
     protected readonly host: BackplaneHost,
     protected readonly options: ResolvedRedisOptions,
-    queueWhileDown: boolean,
   ) {
     this.instanceId = options.instanceId;
     this.header = senderHeader(this.instanceId, this.epoch);
     this.firstSettled = new Promise((resolve) => (this.settleFirst = resolve));
-    const onChange = (client: FollowedClient, up: boolean, code: string, reason: string): void =>
-      this.changed(client, up, code, reason);
-    this.sender = new FollowedClient(options, 'send', queueWhileDown, onChange);
-    this.listener = new FollowedClient(options, 'listen', true, onChange);
+    const onChange = (up: boolean, code: string, reason: string): void =>
+      this.changed(up, code, reason);
+    this.sender = new FollowedClient(options, 'send', onChange);
+    this.listener = new FollowedClient(options, 'listen', onChange, (client) =>
+      this.prepareListener(client),
+    );
     this.sender.connect();
     this.listener.connect();
   }
@@ -144,12 +145,14 @@ export abstract class RedisLink implements BackplaneLink {
   protected abstract listen(topic: string): void;
   /** Stops listening to a topic's messages. */
   protected abstract unlisten(topic: string): void;
+  /** What the listening connection does each time it connects, before it counts as up. */
+  protected abstract prepareListener(client: RedisClient): Promise<unknown>;
   /** Both connections are up again (or for the first time). */
   protected abstract resumed(): void;
   /** The link closes: stop timers and loops. */
   protected abstract stop(): void;
 
-  private changed(_client: FollowedClient, up: boolean, code: string, reason: string): void {
+  private changed(up: boolean, code: string, reason: string): void {
     if (this.closed) return;
     if (!up) {
       this.up = false;

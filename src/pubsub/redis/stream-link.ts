@@ -1,6 +1,5 @@
 import type { BackplaneHost } from '../backplane';
 import type { ResolvedRedisOptions } from './options';
-import { asBuffers } from './redis-client';
 import { RedisLink } from './redis-link';
 
 /** Resolves after `ms`, without holding the process open. */
@@ -15,17 +14,22 @@ const READ_COUNT = 1000;
 type Entries = [Buffer, Buffer[]][];
 
 /**
- * The streams of an XREAD reply, each with its name: RESP2 answers with pairs in an array,
- * RESP3 with a map (which node-redis gives as an object, or a Map by the type mapping).
+ * The streams of an XREAD reply, each with its name. RESP2 answers with [name, entries] pairs;
+ * RESP3 with a map, which a client gives as a Map, an object, or a flat [name, entries, ...]
+ * array (ioredis).
  */
 function streamsOf(reply: unknown): [string, Entries][] {
   if (reply === null || typeof reply !== 'object') return [];
-  if (Array.isArray(reply)) {
-    return (reply as [Buffer, Entries][]).map(([key, entries]) => [key.toString(), entries]);
-  }
-  if (reply instanceof Map)
+  if (reply instanceof Map) {
     return [...(reply as Map<unknown, Entries>)].map(([k, e]) => [String(k), e]);
-  return Object.entries(reply as Record<string, Entries>);
+  }
+  if (!Array.isArray(reply)) return Object.entries(reply as Record<string, Entries>);
+  if (reply.length > 0 && !Array.isArray(reply[0])) {
+    const out: [string, Entries][] = [];
+    for (let i = 0; i + 1 < reply.length; i += 2) out.push([String(reply[i]), reply[i + 1]]);
+    return out;
+  }
+  return (reply as [Buffer, Entries][]).map(([key, entries]) => [key.toString(), entries]);
 }
 
 /**
@@ -49,10 +53,9 @@ export class StreamLink extends RedisLink {
   private blocked = false;
   private topicsDirty = false;
   private wake: (() => void) | undefined;
-  private readonly asBuffers = asBuffers();
 
   constructor(host: BackplaneHost, options: ResolvedRedisOptions) {
-    super(host, options, false);
+    super(host, options);
     void this.read();
   }
 
@@ -69,7 +72,7 @@ export class StreamLink extends RedisLink {
     // Where the topic's stream ends now is where this instance starts reading: asked at once
     // (the reading connection may be blocked), and by the reading loop if that fails.
     if (!this.sender.up) return;
-    this.sender.client.sendCommand(['XREVRANGE', this.keyOf(topic), '+', '-', 'COUNT', '1']).then(
+    this.sender.client.call('XREVRANGE', this.keyOf(topic), '+', '-', 'COUNT', '1').then(
       (last) => this.startAt(topic, last),
       () => undefined,
     );
@@ -78,6 +81,10 @@ export class StreamLink extends RedisLink {
   protected unlisten(topic: string): void {
     this.positions.delete(topic);
     this.topicsChanged();
+  }
+
+  protected prepareListener(): Promise<unknown> {
+    return Promise.resolve();
   }
 
   protected resumed(): void {
@@ -98,7 +105,7 @@ export class StreamLink extends RedisLink {
       const generation = this.generation;
       const maxLen = String(this.options.retention);
       this.sender.client
-        .sendCommand(['XADD', this.keyOf(topic), 'MAXLEN', '~', maxLen, '*', 'm', envelope])
+        .call('XADD', this.keyOf(topic), 'MAXLEN', '~', maxLen, '*', 'm', envelope)
         .then(
           () => {
             if (generation !== this.generation) return;
@@ -133,7 +140,7 @@ export class StreamLink extends RedisLink {
   private topicsChanged(): void {
     this.topicsDirty = true;
     if (this.blocked && this.readerId !== undefined && this.sender.up) {
-      this.sender.client.sendCommand(['CLIENT', 'UNBLOCK', this.readerId]).catch(() => undefined);
+      this.sender.client.call('CLIENT', 'UNBLOCK', this.readerId).catch(() => undefined);
     }
     this.wakeUp();
   }
@@ -157,13 +164,13 @@ export class StreamLink extends RedisLink {
         continue;
       }
       try {
-        this.readerId ??= String(await client.sendCommand(['CLIENT', 'ID']));
+        this.readerId ??= String(await client.call('CLIENT', 'ID'));
         this.topicsDirty = false;
         for (const [topic, at] of this.positions) {
           if (at !== undefined) continue;
           this.startAt(
             topic,
-            await client.sendCommand(['XREVRANGE', this.keyOf(topic), '+', '-', 'COUNT', '1']),
+            await client.call('XREVRANGE', this.keyOf(topic), '+', '-', 'COUNT', '1'),
           );
         }
         if (this.topicsDirty || this.closed) continue;
@@ -174,14 +181,20 @@ export class StreamLink extends RedisLink {
           ids.push(at ?? '$');
         }
         this.blocked = true;
-        const reply = await client.sendCommand(
-          ['XREAD', 'COUNT', String(READ_COUNT), 'BLOCK', '0', 'STREAMS', ...keys, ...ids],
-          this.asBuffers,
+        const reply = await client.callBuffer(
+          'XREAD',
+          'COUNT',
+          READ_COUNT,
+          'BLOCK',
+          0,
+          'STREAMS',
+          ...keys,
+          ...ids,
         );
         this.blocked = false;
         this.deliver(streamsOf(reply));
       } catch {
-        // The reading connection went down (node-redis reconnects; read on when it is back), or
+        // The reading connection went down (ioredis reconnects; read on when it is back), or
         // Redis refused the read (a key of another type): try again a second later.
         this.blocked = false;
         this.readerId = undefined;
