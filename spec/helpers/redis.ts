@@ -203,14 +203,15 @@ export class Instance {
   }
 }
 
-/** What a client received, as text, in order. */
+/** What a client received, as text, in order (a binary message as `binary:<hex>`). */
 export class Received {
   readonly texts: string[] = [];
   private waiter: (() => void) | undefined;
 
   constructor(readonly ws: WebSocket) {
-    ws.on('message', (data: Buffer) => {
-      this.texts.push(data.toString());
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      // Text is what the specs publish: a binary frame shows as such and fails them.
+      this.texts.push(isBinary ? `binary:${data.toString('hex')}` : data.toString());
       this.waiter?.();
     });
   }

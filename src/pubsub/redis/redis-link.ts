@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import type { BackplaneHost, BackplaneLink, Publication } from '../backplane';
 import { Numbering, Tracker } from '../sequence';
@@ -126,7 +127,10 @@ export abstract class RedisLink implements BackplaneLink {
       this.host.gap({ type: 'gap', topic, publisher, missed: verdict.missed });
     if (!verdict.deliver) return;
     const { binary, payload } = envelope;
-    this.host.deliver({ topic, binary, payload: binary ? payload : payload.toString() });
+    // Text goes on as the UTF-8 bytes it came as (framed as they are, not decoded and encoded
+    // again); bytes that are not UTF-8 (not from an rxws publisher) are made valid text.
+    const text = binary || isUtf8(payload) ? payload : payload.toString();
+    this.host.deliver({ topic, binary, payload: text });
   }
 
   /** The link is usable: both connections are up. */
