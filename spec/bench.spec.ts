@@ -137,3 +137,58 @@ describe('npm run bench -- --quick', () => {
     }
   }, 240_000);
 });
+
+/**
+ * Smoke-runs `bench/cross-process.ts --quick` (topics in one process against two processes
+ * through the shared Redis): it must run each side and report finite figures, never a speed.
+ */
+describe('bench/cross-process.ts --quick', () => {
+  const out = mkdtempSync(join(tmpdir(), 'rxws-bench-cross-'));
+  let bench: ChildProcess | undefined;
+  afterAll(() => {
+    if (bench?.pid !== undefined && bench.exitCode === null && bench.signalCode === null) {
+      process.kill(-bench.pid, 'SIGKILL');
+    }
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it('runs one process, pub/sub and streams side by side and writes its report', async () => {
+    const root = join(__dirname, '..');
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        [
+          join(root, 'node_modules/tsx/dist/cli.mjs'),
+          'bench/cross-process.ts',
+          '--quick',
+          '--out',
+          out,
+        ],
+        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+      );
+      bench = child;
+      let text = '';
+      child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (text += c.toString()));
+      child.on('error', reject);
+      child.on('close', (code) =>
+        code === 0 ? resolve() : reject(new Error(`cross-process bench exited ${code}:\n${text}`)),
+      );
+    });
+    const report = JSON.parse(readFileSync(join(out, 'cross-process.json'), 'utf8'));
+    expect(report).toMatchObject({ scenario: 'cross-process', quick: true });
+    expect(Object.keys(report.summary).sort()).toEqual(['pubsub', 'single', 'streams']);
+    for (const [side, row] of Object.entries(
+      report.summary as Record<string, { deliveriesPerSec: number; p50Ms: number; p99Ms: number }>,
+    )) {
+      expect({
+        side,
+        finite: [row.deliveriesPerSec, row.p50Ms, row.p99Ms].every(Number.isFinite),
+      }).toEqual({
+        side,
+        finite: true,
+      });
+      expect(row.deliveriesPerSec).toBeGreaterThan(0);
+    }
+  }, 180_000);
+});
