@@ -19,7 +19,7 @@ import {
   type OpenRequest,
 } from './open-request';
 import { validateUpgrade } from './validate';
-import type { ResolvedDeflate } from '../options';
+import type { ResolvedDeflate } from './deflate-options';
 
 /** What the handshake needs from the server. */
 export interface HandshakeConfig {
