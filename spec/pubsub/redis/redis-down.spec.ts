@@ -77,6 +77,11 @@ describe('redisBackplane(): Redis stopped and started again', () => {
     await a.publish('room', texts('a', 15, 10));
     expect(await onB.count(25)).toEqual(texts('a', 0, 25));
     expect(b.logs.filter((e) => e.type === 'gap')).toEqual([]);
+
+    // A topic joined after the reconnection is read too (the reading connection is a new one).
+    const onB2 = await b.client('later');
+    await a.publish('later', texts('a', 0, 3));
+    expect(await onB2.count(3)).toEqual(texts('a', 0, 3));
   }, 60_000);
 });
 

@@ -53,17 +53,30 @@ export class FollowedClient {
   private downSent = false;
   private closed = false;
   private lastError: unknown;
+  /** Rejects when the connection closes (then a new one is made for the next connection). */
+  private lost: Promise<never>;
+  private lose!: (error: Error) => void;
 
+  /** The connection's name in Redis (`CLIENT LIST`): unique to this link. */
+  readonly name: string;
+
+  /**
+   * @param epoch the link's epoch, which makes the connection's name unique (two servers of one
+   *   process have the same default `instanceId`).
+   */
   constructor(
     options: ResolvedRedisOptions,
     role: 'send' | 'listen',
+    epoch: string,
     private readonly onChange: ClientChange,
     prepare?: Prepare,
   ) {
+    this.lost = this.armLost();
     const { Redis } = loadRedis();
+    this.name = `rxws-${role}/${options.instanceId}/${epoch}`.replace(/\s/g, '_');
     this.client = new Redis(options.url, {
       ...options.clientOptions,
-      connectionName: `rxws-${role}/${options.instanceId}`.replace(/\s/g, '_'),
+      connectionName: this.name,
       lazyConnect: true,
       // The sender fails at once while down (a publish then counts as unsent, or waits in the
       // streams mode's own queue); the listener's commands wait for the reconnection.
@@ -73,12 +86,19 @@ export class FollowedClient {
       // Subscriptions are made again by the pub/sub link itself (`prepare`), so that it counts
       // as up only once they are.
       autoResubscribe: false,
+      // The listener's commands that a connection took with it are not sent again on the next
+      // one (a blocking read sent again would hold the new connection on the old topics): the
+      // links read again themselves (see `whileConnected()`). The sender's are, in order.
+      autoResendUnfulfilledCommands: role === 'send',
     });
     this.client.on('error', (error: unknown) => {
       this.lastError = error;
       if (!this.up) this.down();
     });
     this.client.on('close', () => {
+      const lose = this.lose;
+      this.lost = this.armLost();
+      lose(new Error('the connection to Redis closed'));
       if (this.up) this.down();
     });
     this.client.on('ready', () => {
@@ -98,6 +118,14 @@ export class FollowedClient {
     });
   }
 
+  /**
+   * `command`, or a rejection if the connection closes first: ioredis leaves a command the
+   * connection took with it unsettled when it does not send it again.
+   */
+  whileConnected<T>(command: Promise<T>): Promise<T> {
+    return Promise.race([command, this.lost]);
+  }
+
   /** Connects; a failure is reported through `onChange` (ioredis keeps trying). */
   connect(): void {
     this.client.connect().catch(() => undefined);
@@ -108,6 +136,12 @@ export class FollowedClient {
     this.closed = true;
     this.up = false;
     this.client.disconnect();
+  }
+
+  private armLost(): Promise<never> {
+    const lost = new Promise<never>((_, reject) => (this.lose = reject));
+    lost.catch(() => undefined);
+    return lost;
   }
 
   private down(): void {

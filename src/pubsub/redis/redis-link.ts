@@ -40,8 +40,8 @@ export abstract class RedisLink implements BackplaneLink {
     this.firstSettled = new Promise((resolve) => (this.settleFirst = resolve));
     const onChange = (up: boolean, code: string, reason: string): void =>
       this.changed(up, code, reason);
-    this.sender = new FollowedClient(options, 'send', onChange);
-    this.listener = new FollowedClient(options, 'listen', onChange, (client) =>
+    this.sender = new FollowedClient(options, 'send', this.epoch, onChange);
+    this.listener = new FollowedClient(options, 'listen', this.epoch, onChange, (client) =>
       this.prepareListener(client),
     );
     this.sender.connect();

@@ -56,6 +56,8 @@ export class StreamLink extends RedisLink {
 
   constructor(host: BackplaneHost, options: ResolvedRedisOptions) {
     super(host, options);
+    // The reading connection's id is that of one connection: a new one has another.
+    this.listener.client.on('close', () => (this.readerId = undefined));
     void this.read();
   }
 
@@ -139,10 +141,30 @@ export class StreamLink extends RedisLink {
 
   private topicsChanged(): void {
     this.topicsDirty = true;
-    if (this.blocked && this.readerId !== undefined && this.sender.up) {
-      this.sender.client.call('CLIENT', 'UNBLOCK', this.readerId).catch(() => undefined);
-    }
+    if (this.blocked) this.unblock();
     this.wakeUp();
+  }
+
+  /**
+   * Ends the read blocked on the old topics (CLIENT UNBLOCK, from the sending connection). The
+   * reading connection's id is asked for at each connection; until the loop has it, it is found
+   * by the connection's name.
+   */
+  private unblock(): void {
+    if (!this.sender.up) return;
+    const sender = this.sender.client;
+    const id =
+      this.readerId !== undefined
+        ? Promise.resolve(this.readerId)
+        : sender.call('CLIENT', 'LIST', 'TYPE', 'normal').then((list) => {
+            const line = String(list)
+              .split('\n')
+              .find((l) => l.includes(` name=${this.listener.name} `));
+            return /\bid=(\d+)/.exec(line ?? '')?.[1];
+          });
+    id.then((found) =>
+      found === undefined ? undefined : sender.call('CLIENT', 'UNBLOCK', found),
+    ).catch(() => undefined);
   }
 
   private wakeUp(): void {
@@ -164,16 +186,18 @@ export class StreamLink extends RedisLink {
         continue;
       }
       try {
-        this.readerId ??= String(await client.call('CLIENT', 'ID'));
+        this.readerId ??= String(await this.listener.whileConnected(client.call('CLIENT', 'ID')));
         this.topicsDirty = false;
         for (const [topic, at] of this.positions) {
           if (at !== undefined) continue;
           this.startAt(
             topic,
-            await client.call('XREVRANGE', this.keyOf(topic), '+', '-', 'COUNT', '1'),
+            await this.listener.whileConnected(
+              client.call('XREVRANGE', this.keyOf(topic), '+', '-', 'COUNT', '1'),
+            ),
           );
         }
-        if (this.topicsDirty || this.closed) continue;
+        if (this.topicsDirty || this.closed || !this.listener.up) continue;
         const keys: string[] = [];
         const ids: string[] = [];
         for (const [topic, at] of this.positions) {
@@ -181,15 +205,8 @@ export class StreamLink extends RedisLink {
           ids.push(at ?? '$');
         }
         this.blocked = true;
-        const reply = await client.callBuffer(
-          'XREAD',
-          'COUNT',
-          READ_COUNT,
-          'BLOCK',
-          0,
-          'STREAMS',
-          ...keys,
-          ...ids,
+        const reply = await this.listener.whileConnected(
+          client.callBuffer('XREAD', 'COUNT', READ_COUNT, 'BLOCK', 0, 'STREAMS', ...keys, ...ids),
         );
         this.blocked = false;
         this.deliver(streamsOf(reply));
