@@ -3,6 +3,37 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+const root = join(__dirname, '..');
+
+/**
+ * A bench script run as its own process group (so that a timeout can end its server and client
+ * processes too): resolves with its output when it exits 0, rejects with it otherwise.
+ */
+function runBench(args: string[], started: (child: ChildProcess) => void): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), ...args], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    started(child);
+    let text = '';
+    child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (text += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(text) : reject(new Error(`${args[0]} exited ${code}:\n${text}`)),
+    );
+  });
+}
+
+/** After a timeout: ends the bench, its server and client processes (its own process group). */
+function endGroup(bench: ChildProcess | undefined): void {
+  if (bench?.pid !== undefined && bench.exitCode === null && bench.signalCode === null) {
+    process.kill(-bench.pid, 'SIGKILL');
+  }
+}
+
 /**
  * Smoke-runs `npm run bench -- --quick` so the benchmarks cannot rot: every scenario and proof
  * must run against rxws and ws and report its figures. It checks that they report, never a
@@ -12,34 +43,12 @@ describe('npm run bench -- --quick', () => {
   const out = mkdtempSync(join(tmpdir(), 'rxws-bench-'));
   let bench: ChildProcess | undefined;
   afterAll(() => {
-    // After a timeout: the bench, its server and client processes (its own process group).
-    if (bench?.pid !== undefined && bench.exitCode === null && bench.signalCode === null) {
-      process.kill(-bench.pid, 'SIGKILL');
-    }
+    endGroup(bench);
     rmSync(out, { recursive: true, force: true });
   });
 
   it('runs every scenario side by side and writes its report', async () => {
-    const root = join(__dirname, '..');
-    const output = await new Promise<string>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        [join(root, 'node_modules/tsx/dist/cli.mjs'), 'bench/run.ts', '--quick', '--out', out],
-        {
-          cwd: root,
-          stdio: ['ignore', 'pipe', 'pipe'],
-          detached: true,
-        },
-      );
-      bench = child;
-      let text = '';
-      child.stdout.on('data', (c: Buffer) => (text += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (text += c.toString()));
-      child.on('error', reject);
-      child.on('close', (code) =>
-        code === 0 ? resolve(text) : reject(new Error(`bench exited ${code}:\n${text}`)),
-      );
-    });
+    const output = await runBench(['bench/run.ts', '--quick', '--out', out], (c) => (bench = c));
     expect(output).toContain('bufferutil:');
 
     const expected: Record<string, string[]> = {
@@ -146,35 +155,12 @@ describe('bench/cross-process.ts --quick', () => {
   const out = mkdtempSync(join(tmpdir(), 'rxws-bench-cross-'));
   let bench: ChildProcess | undefined;
   afterAll(() => {
-    if (bench?.pid !== undefined && bench.exitCode === null && bench.signalCode === null) {
-      process.kill(-bench.pid, 'SIGKILL');
-    }
+    endGroup(bench);
     rmSync(out, { recursive: true, force: true });
   });
 
   it('runs one process, pub/sub and streams side by side and writes its report', async () => {
-    const root = join(__dirname, '..');
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        [
-          join(root, 'node_modules/tsx/dist/cli.mjs'),
-          'bench/cross-process.ts',
-          '--quick',
-          '--out',
-          out,
-        ],
-        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-      );
-      bench = child;
-      let text = '';
-      child.stdout.on('data', (c: Buffer) => (text += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (text += c.toString()));
-      child.on('error', reject);
-      child.on('close', (code) =>
-        code === 0 ? resolve() : reject(new Error(`cross-process bench exited ${code}:\n${text}`)),
-      );
-    });
+    await runBench(['bench/cross-process.ts', '--quick', '--out', out], (c) => (bench = c));
     const report = JSON.parse(readFileSync(join(out, 'cross-process.json'), 'utf8'));
     expect(report).toMatchObject({ scenario: 'cross-process', quick: true });
     expect(Object.keys(report.summary).sort()).toEqual(['pubsub', 'single', 'streams']);

@@ -109,24 +109,9 @@ export class RawClient {
   /** Connects and completes the opening handshake; fails unless the answer is 101. */
   static async open(port: number, path = '/', extra: string[] = []): Promise<RawClient> {
     const socket = await tcpConnect(port);
-    const head = await new Promise<Buffer>((resolve, reject) => {
-      let acc = Buffer.alloc(0);
-      const onData = (chunk: Buffer): void => {
-        acc = Buffer.concat([acc, chunk]);
-        const end = acc.indexOf('\r\n\r\n');
-        if (end === -1) return;
-        socket.off('data', onData);
-        const status = acc.subarray(0, end).toString('latin1').split(' ')[1];
-        if (status !== '101') reject(new Error(`handshake answered ${acc.toString('latin1')}`));
-        const rest = acc.subarray(end + 4);
-        if (rest.length > 0) socket.unshift(rest);
-        resolve(acc);
-      };
-      socket.on('data', onData);
-      socket.once('error', reject);
-      socket.write(upgradeRequest(path, extra, port));
-    });
-    void head;
+    const { head, rest } = await handshake(socket, port, path, extra);
+    if (head.split(' ')[1] !== '101') throw new Error(`handshake answered ${head}`);
+    if (rest.length > 0) socket.unshift(rest);
     return new RawClient(socket);
   }
 
@@ -157,4 +142,29 @@ export class RawClient {
     this.waiters = [];
     for (const f of w) f();
   }
+}
+
+/**
+ * Sends an upgrade request on `socket` and reads the answer's head: its text (status line and
+ * headers) and the bytes that came after it.
+ */
+export function handshake(
+  socket: Socket,
+  port: number,
+  path = '/',
+  extra: string[] = [],
+): Promise<{ head: string; rest: Buffer }> {
+  return new Promise((resolve, reject) => {
+    let acc = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      acc = Buffer.concat([acc, chunk]);
+      const end = acc.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      socket.off('data', onData);
+      resolve({ head: acc.subarray(0, end).toString('latin1'), rest: acc.subarray(end + 4) });
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+    socket.write(upgradeRequest(path, extra, port));
+  });
 }

@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import type { Connection, RxwsServer, ServerOptions } from '../../src';
 import { SYNC_DEFLATE_LIMIT } from '../../src/connection/shared-message';
 import { countDeflates, type DeflateCount } from '../helpers/deflate-counter';
-import { tcpConnect, upgradeRequest } from '../helpers/raw';
+import { handshake, tcpConnect } from '../helpers/raw';
 import { cleanup, nextMessage, openClient, startServer } from '../helpers/server';
 
 let deflates: DeflateCount | undefined;
@@ -132,18 +132,9 @@ class RawDeflateClient {
 
   static async open(port: number, offer = 'permessage-deflate'): Promise<RawDeflateClient> {
     const socket = await tcpConnect(port);
-    socket.write(upgradeRequest('/', [`Sec-WebSocket-Extensions: ${offer}`], port));
-    const [head, rest] = await new Promise<[string, Buffer]>((resolve) => {
-      let acc = Buffer.alloc(0);
-      const onData = (chunk: Buffer): void => {
-        acc = Buffer.concat([acc, chunk]);
-        const end = acc.indexOf('\r\n\r\n');
-        if (end === -1) return;
-        socket.off('data', onData);
-        resolve([acc.subarray(0, end).toString('latin1'), acc.subarray(end + 4)]);
-      };
-      socket.on('data', onData);
-    });
+    const { head, rest } = await handshake(socket, port, '/', [
+      `Sec-WebSocket-Extensions: ${offer}`,
+    ]);
     expect(head.split(' ')[1]).toBe('101');
     const line = head.split('\r\n').find((l) => /^sec-websocket-extensions:/i.test(l));
     const client = new RawDeflateClient(socket, line?.slice(line.indexOf(':') + 1).trim() ?? '');

@@ -23,12 +23,16 @@ const upAgain = (instance: Instance) => (e: LogEntry) =>
   e.type === 'backplane' && e.event === 'up' && instance.logs.some(isDown);
 
 describe('redisBackplane(): Redis stopped and started again', () => {
-  it('pubsub: delivers locally while down, reports the unsent publishes, and the other instance reports the gap with its size', async () => {
+  /**
+   * Instances a (publishes) and b, a client on each; a publishes 10, Redis stops, a publishes 5
+   * (its own client gets all 15), Redis starts again.
+   */
+  async function restarted(mode: 'pubsub' | 'streams') {
     redis = await OwnRedis.start();
     const prefix = uniquePrefix();
     const [a, b] = await Promise.all(
       ['a', 'b'].map((instanceId) =>
-        Instance.start({ url: redis!.url, prefix, mode: 'pubsub', instanceId, watch: 'room' }),
+        Instance.start({ url: redis!.url, prefix, mode, instanceId, watch: 'room' }),
       ),
     );
     const onA = await a.client('room');
@@ -40,8 +44,12 @@ describe('redisBackplane(): Redis stopped and started again', () => {
     await Promise.all([a.logged(isDown), b.logged(isDown)]);
     await a.publish('room', texts('a', 10, 5));
     expect(await onA.count(15)).toEqual(texts('a', 0, 15));
-
     await redis.start();
+    return { a, b, onA, onB };
+  }
+
+  it('pubsub: delivers locally while down, reports the unsent publishes, and the other instance reports the gap with its size', async () => {
+    const { a, b, onA, onB } = await restarted('pubsub');
     const up = await a.logged(upAgain(a));
     expect(up).toMatchObject({ type: 'backplane', event: 'up', unsent: 5 });
     await b.logged(upAgain(b));
@@ -55,28 +63,12 @@ describe('redisBackplane(): Redis stopped and started again', () => {
   }, 60_000);
 
   it('streams: a publisher keeps what it could not send and sends it when Redis is back; nothing is missing, no gap', async () => {
-    redis = await OwnRedis.start();
-    const prefix = uniquePrefix();
-    const [a, b] = await Promise.all(
-      ['a', 'b'].map((instanceId) =>
-        Instance.start({ url: redis!.url, prefix, mode: 'streams', instanceId }),
-      ),
-    );
-    const onA = await a.client('room');
-    const onB = await b.client('room');
-    await a.publish('room', texts('a', 0, 10));
-    await onB.count(10);
-
-    await redis.stop();
-    await Promise.all([a.logged(isDown), b.logged(isDown)]);
-    await a.publish('room', texts('a', 10, 5));
-    expect(await onA.count(15)).toEqual(texts('a', 0, 15));
-
-    await redis.start();
+    const { a, b, onB } = await restarted('streams');
     expect(await a.logged(upAgain(a))).toMatchObject({ event: 'up', unsent: 0 });
     await a.publish('room', texts('a', 15, 10));
     expect(await onB.count(25)).toEqual(texts('a', 0, 25));
     expect(b.logs.filter((e) => e.type === 'gap')).toEqual([]);
+    expect(b.topicGaps).toEqual([]);
 
     // A topic joined after the reconnection is read too (the reading connection is a new one).
     const onB2 = await b.client('later');
