@@ -35,7 +35,9 @@ export type RxwsErrorCode =
   | 'ERR_TLS'
   | 'ERR_CLIENT_CERT'
   | 'ERR_UNMAPPED_SETTING'
-  | 'ERR_REDIS_MISSING';
+  | 'ERR_REDIS_MISSING'
+  | 'ERR_INVALID_JSON'
+  | 'ERR_UNKNOWN_TYPE';
 
 /** Details an rxws error may carry besides its message. */
 export interface RxwsErrorDetails {

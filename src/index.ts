@@ -69,6 +69,14 @@ export type { FollowReadyToSendOptions } from './operators/follow-ready-to-send'
 export { flowControl } from './operators/flow-control';
 export type { FlowControlOptions, Pausable } from './operators/flow-control';
 export { bufferMessage } from './operators/buffer-message';
+export { ofType, parseJson, routeJson } from './operators/json';
+export type {
+  JsonMessage,
+  JsonRoutes,
+  ParseJsonOptions,
+  RouteJsonOptions,
+  Typed,
+} from './operators/json';
 export type { BufferMessageOptions } from './operators/buffer-message';
 export type { FragmentLike } from './connection/reassembler';
 export { fromIPWorksConfig } from './migrate/ipworks-config';
