@@ -79,7 +79,10 @@ describe('npm run bench -- --quick', () => {
           });
           expect(row.runs).toBe(1);
           expect(Number.isFinite(row.median)).toBe(true);
-          expect(row.median).toBeGreaterThan(0);
+          // A rate is above 0 whenever the case ran. Not a memory figure: the RSS growth of the
+          // quick run's 100 idle connections can be below 0 when the allocator hands pages back
+          // meanwhile (seen once, -21,791 B/conn, with two test runs side by side).
+          if (scenario !== 'idle-memory') expect(row.median).toBeGreaterThan(0);
         }
         expect(Number.isFinite(c.summary.ws.rxwsRatio)).toBe(true);
       }
