@@ -57,12 +57,9 @@ export class FollowedClient {
   private lost: Promise<never>;
   private lose!: (error: Error) => void;
 
-  /** The connection's name in Redis (`CLIENT LIST`): unique to this link. */
-  readonly name: string;
-
   /**
-   * @param epoch the link's epoch, which makes the connection's name unique (two servers of one
-   *   process have the same default `instanceId`).
+   * @param epoch the link's epoch, which makes the connection's name in Redis (`CLIENT LIST`)
+   *   unique (two servers of one process have the same default `instanceId`).
    */
   constructor(
     options: ResolvedRedisOptions,
@@ -73,10 +70,10 @@ export class FollowedClient {
   ) {
     this.lost = this.armLost();
     const { Redis } = loadRedis();
-    this.name = `rxws-${role}/${options.instanceId}/${epoch}`.replace(/\s/g, '_');
+
     this.client = new Redis(options.url, {
       ...options.clientOptions,
-      connectionName: this.name,
+      connectionName: `rxws-${role}/${options.instanceId}/${epoch}`.replace(/\s/g, '_'),
       lazyConnect: true,
       // The sender fails at once while down (a publish then counts as unsent, or waits in the
       // streams mode's own queue); the listener's commands wait for the reconnection.

@@ -141,30 +141,13 @@ export class StreamLink extends RedisLink {
 
   private topicsChanged(): void {
     this.topicsDirty = true;
-    if (this.blocked) this.unblock();
+    // Ends the read blocked on the old topics (from the sending connection). A read is blocked
+    // only on a connection whose id the loop has asked for: when that connection closes, the
+    // read is given up (whileConnected()) and the next connection's id is asked for.
+    if (this.blocked && this.readerId !== undefined && this.sender.up) {
+      this.sender.client.call('CLIENT', 'UNBLOCK', this.readerId).catch(() => undefined);
+    }
     this.wakeUp();
-  }
-
-  /**
-   * Ends the read blocked on the old topics (CLIENT UNBLOCK, from the sending connection). The
-   * reading connection's id is asked for at each connection; until the loop has it, it is found
-   * by the connection's name.
-   */
-  private unblock(): void {
-    if (!this.sender.up) return;
-    const sender = this.sender.client;
-    const id =
-      this.readerId !== undefined
-        ? Promise.resolve(this.readerId)
-        : sender.call('CLIENT', 'LIST', 'TYPE', 'normal').then((list) => {
-            const line = String(list)
-              .split('\n')
-              .find((l) => l.includes(` name=${this.listener.name} `));
-            return /\bid=(\d+)/.exec(line ?? '')?.[1];
-          });
-    id.then((found) =>
-      found === undefined ? undefined : sender.call('CLIENT', 'UNBLOCK', found),
-    ).catch(() => undefined);
   }
 
   private wakeUp(): void {
