@@ -17,6 +17,7 @@ describe('rxws public API', () => {
         'RxwsError',
         'SendError',
         'UnmappedSettingError',
+        'admitWhen',
         'allowedClients',
         'bufferMessage',
         'ofType',

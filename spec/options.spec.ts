@@ -254,6 +254,17 @@ describe('resolveOptions', () => {
       '"onConnectionRequest" must be a function, got true',
     ],
     ['onOpenRequest', { onOpenRequest: 'x' }, '"onOpenRequest" must be a function, got "x"'],
+    [
+      'connectionPipeline',
+      { connectionPipeline: [] },
+      '"connectionPipeline" must be a function, got an array',
+    ],
+    ['openPipeline', { openPipeline: 1 }, '"openPipeline" must be a function, got 1'],
+    [
+      'scheduler',
+      { scheduler: { schedule: () => undefined } },
+      '"scheduler" must be an RxJS scheduler (with schedule() and now()), got an object',
+    ],
     ['protocols', { protocols: ['a b'] }, '"protocols" must be a list of HTTP tokens, got "a b"'],
     ['logLevel', { logLevel: 4 }, '"logLevel" must be an integer from 0 to 3, got 4'],
     [
@@ -425,6 +436,9 @@ describe('the options table', () => {
               'onClientCertificate',
               'onTlsRequest',
               'backplane',
+              'connectionPipeline',
+              'openPipeline',
+              'scheduler',
             ].includes(n),
         )
         .sort(),

@@ -237,6 +237,7 @@ describe('the packed package, installed into a new project', () => {
         closeCode: 1000,
         normal: 1000,
         logged: true,
+        room: 'chat',
       });
       const esm = await run(process.execPath, ['handler.mjs'], dir);
       expect(JSON.parse(esm.stdout)).toEqual({ replies: ['echo hello'], closeCode: 1000 });

@@ -16,6 +16,13 @@ export type {
   Disconnection,
 } from './connection/connection';
 export type { CloseInfo, ConnectionState } from './connection/close';
+export type {
+  ConnectionCounts,
+  ServerMetrics,
+  ServerStats,
+  TrafficRates,
+} from './metrics/server-stats';
+export type { LatencySummary } from './util/histogram';
 export type { Message } from './connection/message';
 export type {
   BinaryData,
@@ -31,6 +38,8 @@ export type {
 } from './connection/transfer-types';
 export { CloseCode, isValidCloseCode } from './protocol/close-codes';
 export type { OverflowPolicy, QueueLimit } from './util/hold-queue';
+export { admitWhen } from './operators/admit-when';
+export type { AdmitWhenOptions } from './operators/admit-when';
 export { allowedClients } from './operators/allowed-clients';
 export type { AllowedClientsOptions } from './operators/allowed-clients';
 export type { HostLookup } from './transport/host-lookup';
@@ -40,6 +49,7 @@ export type {
   AcceptDecision,
   OpenDecision,
   OpenRequest,
+  RefusableOpenRequest,
   RejectDecision,
 } from './handshake/open-request';
 export { DEFAULT_OPTIONS } from './options';

@@ -139,9 +139,14 @@ export type LogEntry =
 /** The kinds of log entry (IPWorks' LogType, made specific). */
 export type LogType = LogEntry['type'];
 
+/** Refusals by stage since the server was made: kept by the `Logger` (see `Logger.log()`). */
+export type RefusalCounts = Record<RefusalStage, number>;
+
 /**
  * The one way a stage of the accept path reports a refusal: a `refused` entry with its stage,
  * the code (an rxws error code, or the HTTP status it answered with), the reason and the peer.
+ * Give it to `logger.log()` whatever the log level (never behind `enabled()`): that is where
+ * refusals are counted for `server.stats.refused`.
  */
 export function refusalEntry(
   stage: RefusalStage,
@@ -174,7 +179,14 @@ export class Logger {
   /** Hot: entries emitted before subscribing are not replayed. */
   readonly logs$: Observable<LogEntry> = this.subject.asObservable();
 
-  constructor(private readonly level: LogLevel) {}
+  /**
+   * @param refusals counted into, by stage, for every `refused` entry logged, whatever the level
+   *   and whether anyone listens (`server.stats.refused`).
+   */
+  constructor(
+    private readonly level: LogLevel,
+    private readonly refusals?: RefusalCounts,
+  ) {}
 
   /** True when entries of this level are kept and someone listens: check before building one. */
   enabled(level: 1 | 2 | 3): boolean {
@@ -182,6 +194,9 @@ export class Logger {
   }
 
   log(entry: LogEntry): void {
+    // Every refusal of the accept path comes through here (refusalEntry()), at any level: the
+    // one place to count them without a hook in each stage.
+    if (entry.type === 'refused' && this.refusals) this.refusals[entry.stage]++;
     if (entry.level <= this.level) this.subject.next(entry);
   }
 

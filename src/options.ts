@@ -1,13 +1,14 @@
 import type { Server as HttpServer } from 'node:http';
 import { InvalidOptionError, invalidOption, show } from './errors';
-import type { OpenDecision, OpenRequest } from './handshake/open-request';
+import type { MonoTypeOperatorFunction, SchedulerLike } from 'rxjs';
+import type { OpenDecision, OpenRequest, RefusableOpenRequest } from './handshake/open-request';
 import type { HeartbeatOptions } from './connection/liveness';
 import type { HookResult } from './hooks';
 import type { LogLevel } from './logs';
 import { isValidCloseCode, utf8Length, MAX_CLOSE_REASON_BYTES } from './protocol/close-codes';
 import { PRIVATE_RANGES } from './transport/address-slots';
 import { AllowList, compileAllowList, splitList } from './transport/allow-list';
-import type { ConnectionRequestInfo } from './transport/connection-request';
+import type { ConnectionRequest, ConnectionRequestInfo } from './transport/connection-request';
 import { DEFAULT_HOST_REFRESH } from './transport/host-lookup';
 import { resolveTls, type ResolvedTls, type TlsOptions } from './transport/tls-options';
 import type { ClientCertificateInfo, TlsRequestInfo } from './transport/tls-stage';
@@ -334,6 +335,30 @@ const OPTIONS = {
     (request: ConnectionRequestInfo) => HookResult<boolean>,
     ((request: ConnectionRequestInfo) => HookResult<boolean>) | undefined
   >(none, func()),
+  /**
+   * The user's stage of the connection-request pipeline: an `OperatorFunction` over the
+   * requests that passed the allow-list and the limits, run before `onConnectionRequest`. A
+   * request it emits goes on; one it refuses (`request.refuse()`, `allowedClients()`) is
+   * destroyed without a byte written; one it holds waits (within `handshakeTimeout`). Subscribed
+   * once, at the first request, so stateful operators see every request. When it errors, the
+   * failure goes to `errors$` (`ERR_HOOK`), the requests inside it are refused and the next
+   * request subscribes it again; when it completes, every later request is refused. Default:
+   * none.
+   */
+  connectionPipeline: derived<
+    MonoTypeOperatorFunction<ConnectionRequest>,
+    MonoTypeOperatorFunction<ConnectionRequest> | undefined
+  >(none, func()),
+  /**
+   * The user's stage of the open-request pipeline: an `OperatorFunction` over the WebSocket open
+   * requests that passed validation, run before `onOpenRequest`. A request it emits goes on; one
+   * it refuses (`request.refuse(error)`) is answered with `error.status` (default 403). Same
+   * rules as `connectionPipeline`. Default: none.
+   */
+  openPipeline: derived<
+    MonoTypeOperatorFunction<RefusableOpenRequest>,
+    MonoTypeOperatorFunction<RefusableOpenRequest> | undefined
+  >(none, func()),
   /** Decides on each WebSocket open request (the HTTP upgrade). Default: accept. */
   onOpenRequest: derived<
     (request: OpenRequest) => HookResult<OpenDecision>,
@@ -418,6 +443,24 @@ const OPTIONS = {
     120_000,
     integer(0, MAX_TIMER_MS, 'a non-negative integer number of milliseconds'),
   ),
+  /**
+   * What times rxws's own timers: the handshake timeout, the wait for a client's close frame
+   * after rxws sent its own, send timeouts, the heartbeat and the idle timeout. An RxJS
+   * `SchedulerLike`: a `TestScheduler` or `VirtualTimeScheduler` moves them in virtual time, so
+   * a test sees a heartbeat timeout without waiting for it. Default: Node's timers.
+   */
+  scheduler: derived<SchedulerLike, SchedulerLike | undefined>(none, (v, name) => {
+    const s = v as Partial<SchedulerLike> | null;
+    if (
+      s === null ||
+      typeof s !== 'object' ||
+      typeof s.schedule !== 'function' ||
+      typeof s.now !== 'function'
+    ) {
+      invalidOption(name, 'an RxJS scheduler (with schedule() and now())', v);
+    }
+    return v as SchedulerLike;
+  }),
   /** Longest time in ms from TCP accept to an open WebSocket; slower sockets are destroyed. Default 10000. */
   handshakeTimeout: option<number>(
     10_000,
@@ -491,8 +534,20 @@ type Table = typeof OPTIONS;
 type InputOf<O> = O extends Option<infer In, unknown, boolean> ? In : never;
 type OutputOf<O> = O extends Option<unknown, infer Out, boolean> ? Out : never;
 
-/** Options of `createServer()`. Each one states its default. */
-export type ServerOptions = { [K in keyof Table]?: InputOf<Table[K]> };
+type TableOptions = { [K in keyof Table]?: InputOf<Table[K]> };
+
+/**
+ * Options of `createServer()`. Each one states its default. `TData` is the type of each
+ * connection's `data`, which `onOpenRequest` gives.
+ */
+export type ServerOptions<TData = unknown> = Omit<TableOptions, 'onOpenRequest'> & {
+  /**
+   * Decides on each WebSocket open request (the HTTP upgrade): `true`/`undefined` accepts,
+   * `false` rejects with 403, or a decision object; `{ accept: true, data }` hands the
+   * connection its `data`. May answer with a Promise or an Observable. Default: accept.
+   */
+  onOpenRequest?: (request: OpenRequest) => HookResult<OpenDecision<TData>>;
+};
 
 /** Options after defaults and checks: what the server reads. */
 export type ResolvedOptions = { readonly [K in keyof Table]: OutputOf<Table[K]> };

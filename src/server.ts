@@ -14,12 +14,15 @@ import { CloseCode, assertCloseArgs } from './protocol/close-codes';
 import { Handshake } from './handshake/upgrade';
 import type { OpenRequest } from './handshake/open-request';
 import { Logger, type LogEntry } from './logs';
+import { metricsStream, type MetricsTiming } from './metrics/metrics-stream';
+import { ServerCounters, type ServerMetrics, type ServerStats } from './metrics/server-stats';
 import { memoryBackplane, type TopicGap } from './pubsub/backplane';
 import { backplaneEntry } from './pubsub/backplane-log';
 import type { TopicMessage } from './pubsub/topic-message';
 import { Topics } from './pubsub/topics';
 import { handled, rejected } from './util/handled';
 import { HotStream } from './util/hot-stream';
+import { nodeClock, schedulerClock } from './util/clock';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { Listener, type ListenAddress } from './transport/listener';
 import { localEndOf } from './transport/socket-request';
@@ -35,11 +38,11 @@ export interface ShutdownOptions {
 }
 
 /** Options of `broadcast()`. */
-export interface BroadcastOptions {
+export interface BroadcastOptions<TData = unknown> {
   /** `'text'` or `'binary'`; default: text for strings, binary for bytes (as `send()`). */
   format?: MessageFormat;
   /** Which open connections get the message; default: all of them. */
-  filter?: (connection: Connection) => boolean;
+  filter?: (connection: Connection<TData>) => boolean;
 }
 
 /** Options of `publish()`. */
@@ -58,15 +61,15 @@ export interface PublishOptions {
  * A reactive WebSocket server (IPWorks' WebSocketServer). Create it with `createServer()`.
  * Every stream is hot; all complete when `shutdown()` has finished.
  */
-export class RxwsServer {
+export class RxwsServer<TData = unknown> {
   /** The options in force, defaults applied. */
   readonly options: ResolvedOptions;
   /** Each connection once it is open (hot). */
-  readonly connections$: Observable<Connection>;
+  readonly connections$: Observable<Connection<TData>>;
   /** Every message of every connection (hot). */
-  readonly messages$: Observable<Message>;
+  readonly messages$: Observable<Message<TData>>;
   /** Each closed connection with how it closed (hot). */
-  readonly disconnections$: Observable<Disconnection>;
+  readonly disconnections$: Observable<Disconnection<TData>>;
   /** Failures of connections and hooks, typed with a stable `code` (hot). */
   readonly errors$: Observable<RxwsError>;
   /** Structured log entries at or below `logLevel` (hot). */
@@ -75,12 +78,12 @@ export class RxwsServer {
   readonly listening$: Observable<boolean>;
 
   private readonly logger: Logger;
-  private readonly connectionsSubject = new Subject<Connection>();
-  private readonly messagesStream = new HotStream<Message>();
-  private readonly disconnectionsSubject = new Subject<Disconnection>();
+  private readonly connectionsSubject = new Subject<Connection<TData>>();
+  private readonly messagesStream = new HotStream<Message<TData>>();
+  private readonly disconnectionsSubject = new Subject<Disconnection<TData>>();
   private readonly errorsSubject = new Subject<RxwsError>();
   private readonly listeningSubject = new BehaviorSubject<boolean>(false);
-  private readonly open = new Map<string, Connection>();
+  private readonly open = new Map<string, Connection<TData>>();
   /** The accept path, stage by stage, up to the open connection. */
   private readonly chain: StageChain;
   private readonly listener: Listener;
@@ -90,6 +93,8 @@ export class RxwsServer {
   private readonly topics: Topics<Connection>;
   /** Heartbeat and idle timeout of the open connections: one timer for all of them. */
   private readonly liveness: Liveness;
+  /** What times `metrics$()` with the `scheduler` option; undefined: Node's timers. */
+  private readonly timing: MetricsTiming | undefined;
   private listenPromise: Promise<ListenAddress> | undefined;
   private _address: ListenAddress | null = null;
   private shutdownPromise: Promise<void> | undefined;
@@ -97,7 +102,7 @@ export class RxwsServer {
 
   constructor(options: ResolvedOptions) {
     this.options = options;
-    this.logger = new Logger(options.logLevel);
+    this.logger = new Logger(options.logLevel, this.counters.refused);
     this.connections$ = this.connectionsSubject.asObservable();
     this.messages$ = this.messagesStream.observable;
     this.disconnections$ = this.disconnectionsSubject.asObservable();
@@ -107,8 +112,13 @@ export class RxwsServer {
 
     // The stages, in the order a socket meets them: listener (accept, HTTP) -> chain
     // (connection request) -> handshake (upgrade validation, open request) -> Connection.
+    // rxws's own timers: Node's, or the `scheduler` option's (virtual time in tests).
+    const scheduler = options.scheduler;
+    const clock = scheduler ? schedulerClock(scheduler) : nodeClock;
+    this.timing = scheduler ? { clock, now: () => scheduler.now() } : undefined;
     this.chain = new StageChain({
       ...options,
+      clock,
       logger: this.logger,
       openCount: () => this.open.size,
       onHookError: (error) => this.reportError(error),
@@ -121,29 +131,33 @@ export class RxwsServer {
       closeTimeout: options.closeTimeout,
       protocols: options.protocols,
       onOpenRequest: options.onOpenRequest,
+      openPipeline: options.openPipeline,
       // ws's WebSocket with rxws's streaming receiver (connection/receiver.ts).
       webSocketClass: RxwsWebSocket,
       isClosing: () => this.chain.closing,
       onError: (error) => this.reportError(error),
-      onOpen: (ws, socket, request) => this.onOpen(ws, socket, request),
+      onOpen: (ws, socket, request, data) => this.onOpen(ws, socket, request, data),
     });
     this.chain.upgrade = this.handshake;
     this.topics = new Topics<Connection>(options.backplane ?? memoryBackplane(), (event) =>
       this.logger.log(backplaneEntry(event)),
     );
     this.context = {
+      clock,
       settings: options,
       topics: this.topics,
       logger: this.logger,
-      onMessage: (message) => this.messagesStream.next(message),
+      sendQueueWait: this.counters.sendQueueWait,
+      // Every connection of this server is a Connection<TData>: it was made by onOpen().
+      onMessage: (message) => this.messagesStream.next(message as Message<TData>),
       onError: (error) => this.errorsSubject.next(error),
-      onClose: (connection, info) => this.onConnectionClosed(connection, info),
+      onClose: (connection, info) => this.onConnectionClosed(connection as Connection<TData>, info),
     };
-    this.liveness = new Liveness(options, () => this.open.values());
+    this.liveness = new Liveness(options, () => this.open.values(), clock);
   }
 
   /** The connections open now, by id. */
-  get connections(): ReadonlyMap<string, Connection> {
+  get connections(): ReadonlyMap<string, Connection<TData>> {
     return this.open;
   }
 
@@ -155,6 +169,46 @@ export class RxwsServer {
   /** Whether the server accepts connections now. */
   get listening(): boolean {
     return this.listeningSubject.value;
+  }
+
+  /**
+   * Running totals behind `stats` (src/metrics/server-stats.ts): refusals are counted by the
+   * logger (every refusal is logged, at any level), queue waits by each connection's queue,
+   * closed connections' traffic here as each closes.
+   */
+  private readonly counters = new ServerCounters();
+
+  /**
+   * The server's figures as of now, as a plain frozen object: connections open, opened, closed
+   * and on the accept path; refusals by stage; messages and bytes in and out and drops by policy
+   * since the server was made (closed connections included); sends queued now; and how long
+   * queued sends waited (`sendQueueWait`: count, p50, p99, max in ms). Taking it sums the open
+   * connections' `stats`: nothing is counted per message.
+   */
+  get stats(): ServerStats {
+    return this.counters.snapshot(this.open.values(), this.chain.size);
+  }
+
+  /**
+   * `stats` every `intervalMs`, with `at` (`Date.now()`) and `interval`: messages and bytes in
+   * and out per second since the previous emission. Cold: each subscription has its own timer
+   * (which does not keep the process alive), first emitting after `intervalMs`; it is cleared on
+   * unsubscribe. Completes when `shutdown()` has finished (at once after). With the `scheduler`
+   * option, the timer and the time between emissions are the scheduler's.
+   *
+   * @example
+   * ```ts
+   * server.metrics$(5000).subscribe((m) => {
+   *   console.log(`${m.connections.open} open, ${m.interval.messagesInPerSec} msg/s in`);
+   * });
+   * ```
+   * @param intervalMs milliseconds between emissions; default 1000.
+   * @throws {InvalidArgumentError} for an interval that is not a positive number of milliseconds
+   *   (up to 2^31-1), at the call.
+   */
+  metrics$(intervalMs = 1000): Observable<ServerMetrics> {
+    // listening$ completes when shutdown() has finished, as every stream of the server.
+    return metricsStream(() => this.stats, intervalMs, this.listeningSubject, this.timing);
   }
 
   /**
@@ -273,7 +327,7 @@ export class RxwsServer {
    * @returns how many connections it was handed to.
    * @throws {InvalidArgumentError} for data that cannot be sent or a bad format.
    */
-  broadcast(data: OutboundData, options?: BroadcastOptions): number {
+  broadcast(data: OutboundData, options?: BroadcastOptions<TData>): number {
     const [payload, binary] = normalize(data, options?.format);
     return fanout(payload, binary, this.open.values(), options?.filter);
   }
@@ -400,13 +454,14 @@ export class RxwsServer {
   }
 
   /** The end of the chain: `ws` has opened the socket; the connection takes it over. */
-  private onOpen(ws: WebSocket, socket: Socket, request: OpenRequest): void {
+  private onOpen(ws: WebSocket, socket: Socket, request: OpenRequest, data: unknown): void {
     this.chain.opened(socket);
     const id = String(++this.nextId);
     const { remoteAddress, remotePort, ...details } = request;
     const local = localEndOf(socket, this.chain.localEnd);
-    const connection = new Connection({
+    const connection = new Connection<TData>({
       id,
+      data,
       ws,
       socket,
       endpoints: {
@@ -433,7 +488,7 @@ export class RxwsServer {
     this.connectionsSubject.next(connection);
   }
 
-  private onConnectionClosed(connection: Connection, info: CloseInfo): void {
+  private onConnectionClosed(connection: Connection<TData>, info: CloseInfo): void {
     if (this.logger.enabled(1)) {
       this.logger.log({
         level: 1,
@@ -447,6 +502,7 @@ export class RxwsServer {
     // Emitted while the connection is still in `connections`, so subscribers can look it up.
     this.disconnectionsSubject.next({ connection, ...info });
     this.topics.leaveAll(connection);
+    this.counters.connectionClosed(connection.stats);
     this.open.delete(connection.id);
     this.chain.connectionClosed(connection.remoteAddress);
   }
@@ -464,9 +520,11 @@ export class RxwsServer {
 }
 
 /**
- * Creates a WebSocket server that is not yet listening; call `listen()`.
+ * Creates a WebSocket server that is not yet listening; call `listen()`. `TData` types each
+ * connection's `data` (what `onOpenRequest` accepts it with); it is inferred from the hook's
+ * answer when not given.
  * @throws {InvalidOptionError} naming the first invalid option and its value.
  */
-export function createServer(options?: ServerOptions): RxwsServer {
-  return new RxwsServer(resolveOptions(options));
+export function createServer<TData = unknown>(options?: ServerOptions<TData>): RxwsServer<TData> {
+  return new RxwsServer<TData>(resolveOptions(options as ServerOptions));
 }

@@ -30,6 +30,11 @@ describe('checkDecision', () => {
       [],
       { accept: false, status: 429, reason: 'slow down', headers: {} },
     ],
+    [
+      { accept: true, data: { user: 'ann' } },
+      [],
+      { accept: true, protocol: 'v2.chat', headers: {}, data: { user: 'ann' } },
+    ],
   ])('turns %j (server protocols %j) into %j', (answer, protocols, expected) => {
     expect(checkDecision(answer, req, protocols, text)).toEqual(expected);
   });

@@ -168,3 +168,25 @@ export function handshake(
     socket.write(upgradeRequest(path, extra, port));
   });
 }
+
+/**
+ * Connects (from `localAddress`, when given), sends an upgrade request and resolves with the
+ * number of bytes received until the server closes: 0 for a socket refused at the connection
+ * stage.
+ */
+export function bytesUntilClosed(
+  port: number,
+  host = '127.0.0.1',
+  localAddress?: string,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host, ...(localAddress ? { localAddress } : {}) });
+    let received = 0;
+    socket.on('connect', () => socket.write(upgradeRequest('/', [], port)));
+    socket.on('data', (c: Buffer) => (received += c.length));
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'ECONNRESET' ? undefined : reject(err),
+    );
+    socket.on('close', () => resolve(received));
+  });
+}

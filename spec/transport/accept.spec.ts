@@ -2,28 +2,9 @@ import { firstValueFrom, filter, of, timer, map } from 'rxjs';
 import type { Socket } from 'node:net';
 import type { ConnectionRequestInfo, LogEntry } from '../../src';
 import { cleanup, openClient, startServer } from '../helpers/server';
-import { tcpConnect, upgradeRequest } from '../helpers/raw';
-import { connect } from 'node:net';
+import { bytesUntilClosed, tcpConnect } from '../helpers/raw';
 
 afterEach(cleanup);
-
-/** Connects from `localAddress` and resolves with every byte received until the server closes. */
-function bytesUntilClosed(
-  port: number,
-  host = '127.0.0.1',
-  localAddress?: string,
-): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ port, host, ...(localAddress ? { localAddress } : {}) });
-    let received = 0;
-    socket.on('connect', () => socket.write(upgradeRequest('/', [], port)));
-    socket.on('data', (c: Buffer) => (received += c.length));
-    socket.on('error', (err: NodeJS.ErrnoException) =>
-      err.code === 'ECONNRESET' ? undefined : reject(err),
-    );
-    socket.on('close', () => resolve(received));
-  });
-}
 
 function refusals(logs: LogEntry[]) {
   return logs.filter((e) => e.type === 'refused').map((e) => [e.stage, e.code, e.reason]);

@@ -1,11 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { createServer, type LogEntry, type RxwsServer } from '../../src';
 import { Logger } from '../../src/logs';
 import type { HostLookupFunction } from '../../src/transport/host-lookup';
 import { StageChain, type StageChainConfig } from '../../src/transport/stage-chain';
-import { upgradeRequest } from '../helpers/raw';
+import { bytesUntilClosed } from '../helpers/raw';
+import { nodeClock } from '../../src/util/clock';
 
 /** Sockets `fakeSocket()` made: each is closed after the test, which clears its handshake timer. */
 const sockets = new Set<EventEmitter>();
@@ -49,9 +50,11 @@ function chainWith(
     maxHandshakesPerAddress: Infinity,
     perAddressExempt: [],
     onConnectionRequest: undefined,
+    connectionPipeline: undefined,
     openCount: () => 0,
     onHookError: () => undefined,
     hostLookup: { lookup },
+    clock: nodeClock,
     ...overrides,
   });
 }
@@ -188,20 +191,6 @@ describe('a server with a host name in allowedClients', () => {
     server = undefined;
   });
 
-  /** Connects from `localAddress` and resolves with the bytes received until the server closes. */
-  function bytesUntilClosed(port: number, localAddress: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ port, host: '127.0.0.1', localAddress });
-      let received = 0;
-      socket.on('connect', () => socket.write(upgradeRequest('/', [], port)));
-      socket.on('data', (c: Buffer) => (received += c.length));
-      socket.on('error', (err: NodeJS.ErrnoException) =>
-        err.code === 'ECONNRESET' ? undefined : reject(err),
-      );
-      socket.on('close', () => resolve(received));
-    });
-  }
-
   it('resolves it before listening and admits only its addresses', async () => {
     server = createServer({ host: '127.0.0.1', port: 0, allowedClients: 'localhost', logLevel: 2 });
     const logs: LogEntry[] = [];
@@ -222,7 +211,7 @@ describe('a server with a host name in allowedClients', () => {
     ws.close();
     await closed;
 
-    expect(await bytesUntilClosed(port, '127.0.0.2')).toBe(0);
+    expect(await bytesUntilClosed(port, '127.0.0.1', '127.0.0.2')).toBe(0);
     expect(
       logs
         .filter((e) => e.type === 'refused')

@@ -11,6 +11,7 @@ import {
 } from '../errors';
 import { CloseCode, assertCloseArgs } from '../protocol/close-codes';
 import { HotStream } from '../util/hot-stream';
+import { nodeClock, type TimerHandle } from '../util/clock';
 import {
   checkQueueLimit,
   isOverflowPolicy,
@@ -41,9 +42,12 @@ import { toConnectionError } from './ws-errors';
 
 export type { ConnectionEndpoints, ConnectionRequestDetails, ConnectionStats } from './types';
 
-/** A closed connection, as `server.disconnections$` carries it. */
-export interface Disconnection extends CloseInfo {
-  readonly connection: Connection;
+/**
+ * A closed connection, as `server.disconnections$` carries it; `connection.data` is still what
+ * `onOpenRequest` gave it.
+ */
+export interface Disconnection<TData = unknown> extends CloseInfo {
+  readonly connection: Connection<TData>;
 }
 
 // The parts hold the connection as their owner (InboundOwner, TransfersOwner, OverflowHandler,
@@ -58,9 +62,15 @@ export interface Disconnection extends CloseInfo {
  * ended), and, made at first use, `SendTimeouts` and `Transfers` (streamed sends). Its topics
  * are kept by the server's `Topics`, not here.
  */
-export class Connection {
+export class Connection<TData = unknown> {
   /** Unique within the server; never reused. */
   readonly id: string;
+  /**
+   * The application's data about this connection: what `onOpenRequest` accepted it with
+   * (`{ accept: true, data }`), typed by `createServer<TData>()`; `undefined` when it gave none.
+   * Handlers may replace it; it stays readable after close (in `disconnections$`).
+   */
+  data: TData;
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly localAddress: string;
@@ -100,6 +110,7 @@ export class Connection {
   constructor(init: ConnectionInit) {
     const { ws, socket, endpoints, context } = init;
     this.id = init.id;
+    this.data = init.data as TData;
     this.remoteAddress = endpoints.remoteAddress;
     this.remotePort = endpoints.remotePort;
     this.localAddress = endpoints.localAddress;
@@ -112,7 +123,7 @@ export class Connection {
     const settings = context.settings;
     this._timeout = settings.defaultTimeout;
 
-    this.outbound = new Outbound(ws, socket, settings.outBufferSize);
+    this.outbound = new Outbound(ws, socket, settings.outBufferSize, context.sendQueueWait);
     this.outbound.limit = settings.maxQueue;
     this.outbound.policy = settings.overflow;
     this.outbound.overflow = this;
@@ -362,6 +373,7 @@ export class Connection {
         this.outbound,
         this.id,
         () => this._timeout,
+        this.ctx.clock,
       ));
       const entry: TimedSend = { queued: undefined as never, reject };
       const cb: WriteCallback = (err) => {
@@ -672,6 +684,7 @@ export class Connection {
     const info = this.closeState.end(code, reason);
     const extras = this.extras;
     extras?.timeouts?.stop();
+    this.ctx.clock.clear(extras?.closeWait);
     streamingReceiverOf(this.ws).releaseInflater();
 
     const lost = this.outbound.failQueued(
@@ -743,15 +756,22 @@ export class Connection {
     }
     // Sends made before the close go out before the close frame (RFC 6455 section 5.5.1), but a
     // client that reads nothing must not hold the close forever: closeTimeout bounds the wait.
-    const giveUp = setTimeout(() => this.ws.terminate(), this.ctx.settings.closeTimeout);
-    this.outbound.whenQueueEmpty().then(() => {
-      clearTimeout(giveUp);
+    const clock = this.ctx.clock;
+    const giveUp = clock.setTimeout(terminate, this.ctx.settings.closeTimeout, this.ws);
+    this.outbound.onQueueEmpty(() => {
+      clock.clear(giveUp);
       if (!this.closing_?.info) this.sendClose(code, reason, wait);
     });
   }
 
   private sendClose(code: number, reason: string, wait: boolean): void {
     this.ws.close(code, reason);
+    // ws bounds the wait for the client's close frame with its own timer, in real time; on
+    // another clock (the `scheduler` option) rxws bounds it on that clock too.
+    const clock = this.ctx.clock;
+    if (wait && clock !== nodeClock) {
+      this.own.closeWait = clock.setTimeout(terminate, this.ctx.settings.closeTimeout, this.ws);
+    }
     // Without waiting, the socket ends once the close frame is written: end() queues the FIN
     // behind it, and destroySoon() destroys the socket when the write side is finished.
     if (!wait) this.socket.destroySoon();
@@ -834,6 +854,8 @@ class ConnectionExtras {
   closed$: Observable<CloseInfo> | undefined = undefined;
   closedPromise: Promise<CloseInfo> | undefined = undefined;
   timeouts: SendTimeouts | undefined = undefined;
+  /** The wait for the client's close frame, on a clock other than Node's. */
+  closeWait: TimerHandle | undefined = undefined;
   transfers: Transfers | undefined = undefined;
   timesPaused = 0;
   drops: Record<OverflowPolicy, number> | undefined = undefined;
@@ -857,6 +879,9 @@ function onWsPong(this: OwnedWebSocket, data: Buffer): void {
 }
 function onWsError(this: OwnedWebSocket, err: Error): void {
   this[kConnection]!.handleError(err);
+}
+function terminate(ws: WebSocket): void {
+  ws.terminate();
 }
 function onWsClose(this: OwnedWebSocket, code: number, reason: Buffer): void {
   this[kConnection]!.handleClose(code, reason);

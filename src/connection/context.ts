@@ -1,5 +1,7 @@
 import type { RxwsError } from '../errors';
 import type { Logger } from '../logs';
+import type { Clock } from '../util/clock';
+import type { LatencyHistogram } from '../util/histogram';
 import type { OverflowPolicy, QueueLimit } from '../util/hold-queue';
 import type { CloseInfo } from './close';
 import type { Connection } from './connection';
@@ -43,6 +45,13 @@ export interface ConnectionContext {
   readonly settings: ConnectionSettings;
   readonly logger: Logger;
   readonly topics: TopicMembership;
+  /** What times the connection's close wait and send timeouts (the `scheduler` option). */
+  readonly clock: Clock;
+  /**
+   * Where each connection's send queue records how long a queued send waited before reaching
+   * the socket (`server.stats.sendQueueWait`); none: not recorded.
+   */
+  readonly sendQueueWait?: LatencyHistogram;
   /** A message (or piece, with `bufferMessage: false`) for the server's `messages$`. */
   onMessage(message: Message): void;
   /** A failure for the server's `errors$`. */

@@ -13,4 +13,6 @@ export interface ConnectionInit {
   readonly endpoints: ConnectionEndpoints;
   readonly request: ConnectionRequestDetails;
   readonly context: ConnectionContext;
+  /** What `onOpenRequest` accepted the connection with (`conn.data`). */
+  readonly data: unknown;
 }

@@ -1,5 +1,6 @@
 import { ConnectionError } from '../errors';
 import { CloseCode } from '../protocol/close-codes';
+import { nodeClock, type Clock, type TimerHandle } from '../util/clock';
 
 /** Automatic pings with a pong deadline. */
 export interface HeartbeatOptions {
@@ -48,11 +49,13 @@ export interface LivenessTarget {
 export class Liveness {
   /** The tick in ms. */
   readonly tick: number;
-  private timer: NodeJS.Timeout | undefined = undefined;
+  private timer: TimerHandle | undefined = undefined;
 
   constructor(
     private readonly settings: LivenessSettings,
     private readonly targets: () => Iterable<LivenessTarget>,
+    /** What times the sweeps: Node's timers, or the `scheduler` option. */
+    private readonly clock: Clock = nodeClock,
   ) {
     const { heartbeat, idleTimeout } = settings;
     const spans = [
@@ -70,12 +73,11 @@ export class Liveness {
   /** Starts the timer, if it is not running; it never keeps the process alive by itself. */
   start(): void {
     if (!this.enabled || this.timer) return;
-    this.timer = setInterval(() => this.sweep(), this.tick);
-    this.timer.unref();
+    this.timer = this.clock.setInterval(() => this.sweep(), this.tick);
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.clock.clear(this.timer);
     this.timer = undefined;
   }
 

@@ -11,6 +11,7 @@ import {
   type OverflowPolicy,
   type QueueLimit,
 } from '../util/hold-queue';
+import type { LatencyHistogram } from '../util/histogram';
 
 export type { WriteCallback };
 
@@ -23,6 +24,8 @@ interface Pending {
   transfer?: Transfer;
   /** A message sent to many connections, framed or compressed once for all (`sendShared()`). */
   shared?: SharedMessage;
+  /** `performance.now()` when it was queued: how long it waits goes to `waits`. */
+  queuedAt: number;
 }
 
 /** A streamed send, as the queue sees it: started at its turn, told when the socket drains. */
@@ -102,10 +105,15 @@ export class Outbound extends FrameWriter {
   /** The streamed send that owns the line, if any: other sends wait behind it. */
   private active: Transfer | undefined;
 
+  /**
+   * @param waits where each queued send records how long it waited, as it leaves the queue for
+   *   the socket (a send written at once records nothing).
+   */
   constructor(
     ws: WebSocket,
     socket: Socket,
     private readonly highWaterMark: number,
+    private readonly waits?: LatencyHistogram,
   ) {
     super(ws, socket);
     (socket as OwnedSocket)[kOutbound] = this;
@@ -185,7 +193,7 @@ export class Outbound extends FrameWriter {
     }
     this.setReady(false);
     const queue = this.ownQueue();
-    const held = queue.offer({ data, binary, cb }, bytes);
+    const held = queue.offer({ data, binary, cb, queuedAt: performance.now() }, bytes);
     if (!held) return SENT;
     this.waitForDrain();
     return { withdraw: () => queue.withdraw(held) };
@@ -231,9 +239,14 @@ export class Outbound extends FrameWriter {
       return;
     }
     this.setReady(false);
-    if (this.ownQueue().offer({ data: payload, binary, cb: undefined, shared: message }, bytes)) {
-      this.waitForDrain();
-    }
+    const pending: Pending = {
+      data: payload,
+      binary,
+      cb: undefined,
+      shared: message,
+      queuedAt: performance.now(),
+    };
+    if (this.ownQueue().offer(pending, bytes)) this.waitForDrain();
   }
 
   /** A shared message's turn has come (permessage-deflate): see `sendShared()`. */
@@ -364,12 +377,13 @@ export class Outbound extends FrameWriter {
   }
 
   /**
-   * Resolves once the queue is empty and the send that owns the line (if any) has ended (at
-   * once when idle), or once the socket is gone.
+   * Calls `callback` once the queue is empty and the send that owns the line (if any) has ended
+   * (at once when idle), or once the socket is gone: in the same turn as the last send leaves,
+   * so that what follows it (a close frame) is written right behind it.
    */
-  whenQueueEmpty(): Promise<void> {
-    if (this.idle) return Promise.resolve();
-    return new Promise((resolve) => (this.emptyWaiters ??= []).push(resolve));
+  onQueueEmpty(callback: () => void): void {
+    if (this.idle) callback();
+    else (this.emptyWaiters ??= []).push(callback);
   }
 
   /** @internal Moves queued sends to the socket while it is below the high-water mark. */
@@ -380,12 +394,15 @@ export class Outbound extends FrameWriter {
       if (this.active) return;
     }
     const queue = this.queue;
+    // One clock read for the sends this drain lets go: they reach the socket together.
+    const now = queue.length > 0 && this.waits ? performance.now() : 0;
     while (
       queue.length > 0 &&
       this.active === undefined &&
       this.socket.writableLength < this.highWaterMark
     ) {
       const held = queue.shift()!;
+      this.waits?.record(now - held.value.queuedAt);
       if (held.value.transfer) {
         this.active = held.value.transfer;
         held.value.transfer.start();
@@ -422,9 +439,14 @@ export class Outbound extends FrameWriter {
       transfer.start();
       return;
     }
-    if (this.ownQueue().offer({ data: EMPTY, binary: true, cb: undefined, transfer }, 0)) {
-      this.waitForDrain();
-    }
+    const pending: Pending = {
+      data: EMPTY,
+      binary: true,
+      cb: undefined,
+      transfer,
+      queuedAt: performance.now(),
+    };
+    if (this.ownQueue().offer(pending, 0)) this.waitForDrain();
   }
 
   /** Withdraws a transfer that has not started; false when it has (or is unknown). */

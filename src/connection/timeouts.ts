@@ -1,4 +1,5 @@
 import { SendError } from '../errors';
+import type { Clock, TimerHandle } from '../util/clock';
 import type { Outbound, QueuedSend } from './outbound';
 
 /** A send waiting under a timeout: its handle in the queue and how to fail it. */
@@ -16,20 +17,24 @@ export interface TimedSend {
  */
 export class SendTimeouts {
   private readonly pending = new Set<TimedSend>();
-  private watchdog: NodeJS.Timeout | undefined = undefined;
+  private watchdog: TimerHandle | undefined = undefined;
 
   constructor(
     private readonly outbound: Outbound,
     private readonly connectionId: string,
     /** The connection's `timeout` in seconds, as it is now. */
     private readonly seconds: () => number,
+    /** What times the watchdog: Node's timers, or the `scheduler` option. */
+    private readonly clock: Clock,
   ) {}
 
   /** Watches `entry` until it settles; the wait is the connection's `timeout` when it starts. */
   watch(entry: TimedSend): void {
     this.pending.add(entry);
-    this.outbound.onProgress ??= () => this.watchdog?.refresh();
-    this.watchdog ??= setTimeout(() => this.timedOut(), this.seconds() * 1000);
+    this.outbound.onProgress ??= () => {
+      if (this.watchdog) this.clock.refresh(this.watchdog);
+    };
+    this.watchdog ??= this.clock.setTimeout(timedOut, this.seconds() * 1000, this);
   }
 
   /** `entry` was sent (or failed): no longer watched. */
@@ -41,11 +46,12 @@ export class SendTimeouts {
   /** The connection closed: nothing more to watch. */
   stop(): void {
     this.pending.clear();
-    clearTimeout(this.watchdog);
+    this.clock.clear(this.watchdog);
     this.watchdog = undefined;
   }
 
-  private timedOut(): void {
+  /** @internal the watchdog fired: every send watched fails. */
+  timedOut(): void {
     this.watchdog = undefined;
     const timedOut = [...this.pending];
     this.pending.clear();
@@ -63,4 +69,8 @@ export class SendTimeouts {
       );
     }
   }
+}
+
+function timedOut(timeouts: SendTimeouts): void {
+  timeouts.timedOut();
 }

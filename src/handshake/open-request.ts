@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { ConnectionRefusedError } from '../errors';
 import type { TlsFacts } from '../tls-facts';
 
 /**
@@ -28,13 +29,36 @@ export interface OpenRequest {
   readonly tls: TlsFacts | undefined;
 }
 
-/** Accepts the open request, optionally choosing the subprotocol and adding response headers. */
-export interface AcceptDecision {
+/**
+ * An open request as it flows through `openPipeline`: refusable, like a `ConnectionRequest`, so
+ * `allowedClients()` and the user's own operators can turn it away.
+ */
+export interface RefusableOpenRequest extends OpenRequest {
+  /** True once a stage has refused the request. */
+  readonly refused: boolean;
+  /**
+   * Rejects the request with an HTTP response: `reason.status` (default 403) and
+   * `reason.message` as the body; logged as a refusal at the `open` stage. Calling it again does
+   * nothing.
+   */
+  refuse(reason: ConnectionRefusedError): void;
+}
+
+/**
+ * Accepts the open request, optionally choosing the subprotocol, adding response headers and
+ * handing the connection its data (`conn.data`).
+ */
+export interface AcceptDecision<TData = unknown> {
   readonly accept: true;
   /** The subprotocol to answer with; it must be one the client offered. */
   readonly protocol?: string;
   /** Extra headers for the `101 Switching Protocols` response. */
   readonly headers?: OutgoingHttpHeaders;
+  /**
+   * What the hook learnt about the client (the user, the session...), kept as the connection's
+   * `data`, typed by `createServer<TData>()`. Default: `undefined`.
+   */
+  readonly data?: TData;
 }
 
 /** Rejects the open request with a real HTTP response, then closes the socket. */
@@ -52,11 +76,12 @@ export interface RejectDecision {
  * What `onOpenRequest` may answer: `true`/`undefined` (accept), `false` (reject with 403), or a
  * decision object.
  */
-export type OpenDecision = boolean | undefined | AcceptDecision | RejectDecision;
+export type OpenDecision<TData = unknown> =
+  boolean | undefined | AcceptDecision<TData> | RejectDecision;
 
 /** An open request's outcome once checked: what the handshake code acts on. */
 export type CheckedDecision =
-  | { accept: true; protocol: string | undefined; headers: OutgoingHttpHeaders }
+  | { accept: true; protocol: string | undefined; headers: OutgoingHttpHeaders; data: unknown }
   | { accept: false; status: number; reason: string; headers: OutgoingHttpHeaders };
 
 /**
@@ -79,7 +104,7 @@ export function checkDecision(
       ? request.subprotocols[0]
       : request.subprotocols.find((p) => serverProtocols.includes(p));
   if (answer === undefined || answer === true) {
-    return { accept: true, protocol: defaultProtocol, headers: {} };
+    return { accept: true, protocol: defaultProtocol, headers: {}, data: undefined };
   }
   if (answer === false) {
     return { accept: false, status: 403, reason: statusText(403) ?? 'Forbidden', headers: {} };
@@ -103,7 +128,7 @@ export function checkDecision(
         `onOpenRequest chose subprotocol "${protocol}", which the client did not offer`,
       );
     }
-    return { accept: true, protocol, headers };
+    return { accept: true, protocol, headers, data: (decision as AcceptDecision).data };
   }
   const status = decision.status ?? 403;
   if (!Number.isInteger(status) || status < 300 || status > 599) {

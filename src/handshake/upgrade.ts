@@ -1,9 +1,11 @@
 import type { TlsFacts } from '../tls-facts';
 import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
-import { defaultIfEmpty, type Subscription } from 'rxjs';
+import { defaultIfEmpty, type MonoTypeOperatorFunction, type Subscription } from 'rxjs';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
-import { HookError, describeError, type RxwsError } from '../errors';
+import { HookError, describeError, type ConnectionRefusedError, type RxwsError } from '../errors';
+import { RequestPipeline, type PipedRequest } from '../util/request-pipeline';
+import { pipedOpenRequest } from './piped-open-request';
 import { refusalEntry, type Logger } from '../logs';
 import { hookResult$, isDeferred, type HookResult } from '../hooks';
 import {
@@ -17,6 +19,7 @@ import {
   type CheckedDecision,
   type OpenDecision,
   type OpenRequest,
+  type RefusableOpenRequest,
 } from './open-request';
 import { validateUpgrade } from './validate';
 import type { ResolvedDeflate } from './deflate-options';
@@ -30,12 +33,15 @@ export interface HandshakeConfig {
   readonly closeTimeout: number;
   readonly protocols: readonly string[];
   readonly onOpenRequest: ((request: OpenRequest) => HookResult<OpenDecision>) | undefined;
+  /** The user's operator over open requests, run before `onOpenRequest`. */
+  readonly openPipeline: MonoTypeOperatorFunction<RefusableOpenRequest> | undefined;
   /** The WebSocket class `ws` makes for each connection (rxws's, with its streaming receiver). */
   readonly webSocketClass: typeof WebSocket;
   /** True while new connections must be turned away with 503 (the server is shutting down). */
   isClosing(): boolean;
   onError(error: RxwsError): void;
-  onOpen(ws: WebSocket, socket: Socket, request: OpenRequest): void;
+  /** `ws` has opened the socket; `data` is what `onOpenRequest` accepted it with. */
+  onOpen(ws: WebSocket, socket: Socket, request: OpenRequest, data: unknown): void;
 }
 
 /**
@@ -59,8 +65,15 @@ export class Handshake {
   private readonly wss: WebSocketServer;
   private readonly decisions = new WeakMap<IncomingMessage, CheckedDecision & { accept: true }>();
   private readonly inFlight = new Set<Subscription>();
+  /** The user's `openPipeline`, when there is one. */
+  private readonly pipeline: RequestPipeline<RefusableOpenRequest & PipedRequest> | undefined;
 
   constructor(private readonly config: HandshakeConfig) {
+    const operator = config.openPipeline as
+      MonoTypeOperatorFunction<RefusableOpenRequest & PipedRequest> | undefined;
+    this.pipeline = operator
+      ? new RequestPipeline({ name: 'openPipeline', operator, onFailure: config.onError })
+      : undefined;
     // closeTimeout (ws >= 8.19) is missing from @types/ws 8.18.
     const wsOptions: ServerOptions & { closeTimeout: number } = {
       noServer: true,
@@ -131,6 +144,26 @@ export class Handshake {
       });
     }
 
+    const pipeline = this.pipeline;
+    if (pipeline) {
+      const piped = pipedOpenRequest(request, {
+        refused: (reason) => {
+          pipeline.forget(piped);
+          this.refused(socket, request, reason);
+        },
+        proceed: () => {
+          if (!socket.destroyed) this.ask(req, socket, head, request);
+        },
+      });
+      socket.once('close', () => pipeline.forget(piped));
+      pipeline.push(piped);
+      return;
+    }
+    this.ask(req, socket, head, request);
+  }
+
+  /** `open`: asks `onOpenRequest`, then decides. */
+  private ask(req: IncomingMessage, socket: Socket, head: Buffer, request: OpenRequest): void {
     const hook = this.config.onOpenRequest;
     if (!hook) {
       this.decide(req, socket, head, request, undefined);
@@ -174,8 +207,9 @@ export class Handshake {
     }
   }
 
-  /** Stops waiting for every hook answer still pending. */
+  /** Stops waiting for every hook answer still pending, and for `openPipeline`. */
   cancelPending(): void {
+    this.pipeline?.close();
     for (const s of this.inFlight) s.unsubscribe();
     this.inFlight.clear();
   }
@@ -220,11 +254,36 @@ export class Handshake {
       );
       return;
     }
+    const data = decision.data;
     this.decisions.set(req, decision);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.decisions.delete(req);
-      this.config.onOpen(ws, socket, request);
+      this.config.onOpen(ws, socket, request, data);
     });
+  }
+
+  /** A request `openPipeline` refused: answered with the refusal's status (default 403). */
+  private refused(socket: Socket, request: OpenRequest, reason: ConnectionRefusedError): void {
+    let status = reason.status ?? 403;
+    if (!Number.isInteger(status) || status < 300 || status > 599) {
+      this.config.onError(
+        new HookError(
+          'ERR_HOOK',
+          `openPipeline refused with status ${String(status)}; it must be an integer from 300 to 599`,
+          { cause: reason, status: 500 },
+        ),
+      );
+      status = 500;
+    }
+    this.reject(
+      socket,
+      status,
+      status === 500 && reason.status !== 500 ? 'Internal Server Error' : reason.message,
+      {},
+      'open',
+      request.remoteAddress,
+      request.remotePort,
+    );
   }
 
   private hookFailed(socket: Socket, request: OpenRequest, err: unknown): void {

@@ -1,14 +1,16 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { Subject, type Subscription } from 'rxjs';
+import { filter, type MonoTypeOperatorFunction, type Subscription } from 'rxjs';
 import { ConnectionRefusedError, describeError, type HookError } from '../errors';
 import type { HookResult } from '../hooks';
 import { refusalEntry, type Logger } from '../logs';
 import { displayAddress } from './address';
 import { AddressSlots, type PerAddressLimits } from './address-slots';
 import { AllowList, allowListCheck } from './allow-list';
-import { admission, admissionCheck, type AdmissionConfig } from './admission';
-import type { ConnectionRequestInfo } from './connection-request';
+import { admissionCheck, connectionHook, type AdmissionConfig } from './admission';
+import type { ConnectionRequest, ConnectionRequestInfo } from './connection-request';
+import type { Clock, TimerHandle } from '../util/clock';
+import { RequestPipeline } from '../util/request-pipeline';
 import { hostLookupEntry, hostLookups, type HostLookupOptions } from './host-lookup';
 import { SocketRequest, type LocalEnd, type RequestOutcome } from './socket-request';
 import type { ResolvedTls } from './tls-options';
@@ -45,6 +47,8 @@ export interface StageChainConfig extends PerAddressLimits {
   readonly onClientCertificate: ((info: ClientCertificateInfo) => HookResult<boolean>) | undefined;
   readonly onTlsRequest: ((info: TlsRequestInfo) => HookResult<boolean>) | undefined;
   readonly handshakeTimeout: number;
+  /** What times the handshake timeout: Node's timers, or the `scheduler` option. */
+  readonly clock: Clock;
   readonly tcpNoDelay: boolean;
   readonly keepAlive: false | { readonly time: number };
   readonly allowedClients: readonly string[];
@@ -58,6 +62,8 @@ export interface StageChainConfig extends PerAddressLimits {
   readonly maxConnections: number;
   readonly onConnectionRequest:
     ((request: ConnectionRequestInfo) => HookResult<boolean>) | undefined;
+  /** The user's operator over connection requests, run after the limits, before the hook. */
+  readonly connectionPipeline: MonoTypeOperatorFunction<ConnectionRequest> | undefined;
   /** Connections open now (they count against `maxConnections` with the sockets in the chain). */
   openCount(): number;
   onHookError(error: HookError): void;
@@ -67,7 +73,9 @@ interface Pending extends Peer {
   tls?: TlsFacts;
   /** True while the socket is in its TLS handshake (a timeout is then the tls stage's). */
   inTls?: boolean;
-  readonly timer: NodeJS.Timeout;
+  readonly timer: TimerHandle;
+  /** Its connection request (the pipeline forgets it when the socket closes). */
+  readonly request: SocketRequest;
   /** Where the socket counts in the per-address limits (undefined: not counted). */
   readonly slotKey: string | undefined;
 }
@@ -96,8 +104,11 @@ interface Pending extends Peer {
  * entered at its `upgrade` event, and runs the connection stage then, before the handshake.
  */
 export class StageChain {
-  /** The connection-request pipeline, when there is an `onConnectionRequest` hook. */
-  private readonly requests: Subject<SocketRequest> | undefined;
+  /**
+   * The connection-request pipeline, when there is a `connectionPipeline` or an
+   * `onConnectionRequest` hook.
+   */
+  private readonly requests: RequestPipeline<SocketRequest> | undefined;
   /** Without a hook, the whole connection-stage decision, taken as the socket is accepted. */
   private readonly admitAtOnce: (request: SocketRequest) => boolean;
   /** Sockets between accept and open (or their close), with their peer and handshake timer. */
@@ -150,15 +161,26 @@ export class StageChain {
         return false;
       },
     };
-    if (config.onConnectionRequest) {
-      // A hook may answer later: requests go through the pipeline, decided concurrently.
-      const requests = new Subject<SocketRequest>();
-      requests.pipe(admission(admissionConfig)).subscribe((request) => request.proceed());
-      this.requests = requests;
+    this.admitAtOnce = admissionCheck<SocketRequest>(admissionConfig);
+    const { connectionPipeline: user, onConnectionRequest: hook } = config;
+    if (user || hook) {
+      // The user's operator and the hook may decide later: requests go through a pipeline,
+      // decided concurrently, after the checks that decide at once.
+      const check = filter(this.admitAtOnce);
+      const asked = hook ? connectionHook<SocketRequest>(hook, config.onHookError) : undefined;
+      const own = user as MonoTypeOperatorFunction<SocketRequest> | undefined;
+      this.requests = new RequestPipeline<SocketRequest>({
+        name: 'connectionPipeline',
+        operator: (requests) => {
+          let decided = requests.pipe(check);
+          if (own) decided = decided.pipe(own);
+          return asked ? decided.pipe(asked) : decided;
+        },
+        onFailure: config.onHookError,
+      });
     } else {
       this.requests = undefined;
     }
-    this.admitAtOnce = admissionCheck<SocketRequest>(admissionConfig);
   }
 
   /** True once the server is shutting down: every stage turns new sockets away. */
@@ -189,14 +211,15 @@ export class StageChain {
     this.pending.set(socket, {
       remoteAddress: request.remoteAddress,
       remotePort: request.remotePort,
-      timer: setTimeout(this.timedOut, this.config.handshakeTimeout, socket),
+      timer: this.config.clock.setTimeout(this.timedOut, this.config.handshakeTimeout, socket),
+      request,
       slotKey,
     });
     socket.on('close', this.untrack);
     socket.setNoDelay(this.config.tcpNoDelay);
     if (this.config.keepAlive) socket.setKeepAlive(true, this.config.keepAlive.time);
     if (!this.allowed(request)) return;
-    if (this.requests) this.requests.next(request);
+    if (this.requests) this.requests.push(request);
     else if (this.admitAtOnce(request)) request.proceed();
   }
 
@@ -309,7 +332,7 @@ export class StageChain {
     const tcp = this.tcpOf.get(socket) ?? socket;
     const entry = this.pending.get(tcp);
     if (entry) {
-      clearTimeout(entry.timer);
+      this.config.clock.clear(entry.timer);
       this.slots.opened(entry.slotKey);
     }
     this.pending.delete(tcp);
@@ -339,7 +362,7 @@ export class StageChain {
       socket.destroy();
       return done;
     });
-    return Promise.all(closed).then(() => this.requests?.complete());
+    return Promise.all(closed).then(() => this.requests?.close());
   }
 
   /** The peer of a socket in the chain (read once, at accept), or of any other socket. */
@@ -354,6 +377,7 @@ export class StageChain {
 
   private readonly outcome: RequestOutcome = {
     refused: (request, reason) => {
+      this.requests?.forget(request);
       this.config.logger.log(
         refusalEntry(
           'connection',
@@ -392,7 +416,8 @@ export class StageChain {
     function untrack(this: Socket): void {
       const entry = chain.pending.get(this);
       if (!entry) return;
-      clearTimeout(entry.timer);
+      chain.config.clock.clear(entry.timer);
+      chain.requests?.forget(entry.request);
       chain.slots.left(entry.slotKey, true);
       chain.pending.delete(this);
     })(this);
