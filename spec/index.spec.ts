@@ -1,4 +1,5 @@
 import * as rxws from '../src';
+import * as testing from '../src/testing';
 
 // The declarations users get are checked in spec/package.spec.ts, on the packed build.
 
@@ -31,5 +32,11 @@ describe('rxws public API', () => {
         'memoryBackplane',
       ].sort(),
     );
+  });
+});
+
+describe('rxws/testing public API', () => {
+  it('exports exactly these values', () => {
+    expect(Object.keys(testing).sort()).toEqual(['testConnection']);
   });
 });

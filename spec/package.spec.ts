@@ -238,6 +238,7 @@ describe('the packed package, installed into a new project', () => {
         normal: 1000,
         logged: true,
         room: 'chat',
+        tested: ['ann got HI', 'ann got pong'],
       });
       const esm = await run(process.execPath, ['handler.mjs'], dir);
       expect(JSON.parse(esm.stdout)).toEqual({ replies: ['echo hello'], closeCode: 1000 });
@@ -299,7 +300,7 @@ describe('the packed package, installed into a new project', () => {
       }
     });
 
-    it("reach no module of ws's from index.d.ts: users need no @types/ws", () => {
+    it("reach no module of ws's from index.d.ts or testing/index.d.ts: users need no @types/ws", () => {
       const files = declarations();
       const seen = new Set<string>();
       const importers: string[] = [];
@@ -316,6 +317,8 @@ describe('the packed package, installed into a new project', () => {
         }
       };
       visit(join(dist(), 'index.d.ts'));
+      visit(join(dist(), 'testing', 'index.d.ts'));
+      expect(seen.has(join(dist(), 'testing', 'test-connection.d.ts'))).toBe(true);
       expect(seen.size).toBeGreaterThan(20);
       expect(importers).toEqual([]);
     });
