@@ -24,6 +24,7 @@ describe('rxws public API', () => {
         'ofType',
         'parseJson',
         'routeJson',
+        'toJson',
         'flowControl',
         'followReadyToSend',
         'createServer',

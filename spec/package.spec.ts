@@ -238,7 +238,7 @@ describe('the packed package, installed into a new project', () => {
         normal: 1000,
         logged: true,
         room: 'chat',
-        tested: ['ann got HI', 'ann got pong'],
+        tested: ['ann got {"reply":"HI"}', 'ann got {"reply":"pong"}'],
       });
       const esm = await run(process.execPath, ['handler.mjs'], dir);
       expect(JSON.parse(esm.stdout)).toEqual({ replies: ['echo hello'], closeCode: 1000 });

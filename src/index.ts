@@ -79,12 +79,13 @@ export type { FollowReadyToSendOptions } from './operators/follow-ready-to-send'
 export { flowControl } from './operators/flow-control';
 export type { FlowControlOptions, Pausable } from './operators/flow-control';
 export { bufferMessage } from './operators/buffer-message';
-export { ofType, parseJson, routeJson } from './operators/json';
+export { ofType, parseJson, routeJson, toJson } from './operators/json';
 export type {
   JsonMessage,
   JsonRoutes,
   ParseJsonOptions,
   RouteJsonOptions,
+  ToJsonOptions,
   Typed,
 } from './operators/json';
 export type { BufferMessageOptions } from './operators/buffer-message';

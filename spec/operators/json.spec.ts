@@ -1,4 +1,4 @@
-import { of } from 'rxjs';
+import { map, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import {
   ConnectionError,
@@ -6,9 +6,11 @@ import {
   ofType,
   parseJson,
   routeJson,
+  toJson,
   type Connection,
   type JsonMessage,
 } from '../../src';
+import { testConnection } from '../../src/testing';
 import { cleanup, clientClosed, nextMessage, openClient, startServer } from '../helpers/server';
 
 afterEach(cleanup);
@@ -173,5 +175,66 @@ describe('JSON on a real connection, as an app writes it', () => {
     const closedUnknown = clientClosed(unknown);
     unknown.send(JSON.stringify({ type: 'shout' }));
     expect((await closedUnknown).code).toBe(1008);
+  });
+});
+
+describe('toJson', () => {
+  const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+
+  it('serializes each value as JSON text, with the replacer and indentation given', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const values = cold('-a-b-|', { a: { type: 'said', text: 'hi' }, b: [1, 'two', null] });
+      expectObservable(values.pipe(toJson())).toBe('-A-B-|', {
+        A: '{"type":"said","text":"hi"}',
+        B: '[1,"two",null]',
+      });
+      const point = cold('p|', { p: { x: 1, y: 2, secret: 's' } });
+      expectObservable(point.pipe(toJson({ replacer: ['x', 'y'], space: 1 }))).toBe('p|', {
+        p: '{\n "x": 1,\n "y": 2\n}',
+      });
+    });
+  });
+
+  it.each([
+    [
+      { n: BigInt(1) },
+      'toJson(): an object cannot be sent as JSON: Do not know how to serialize a BigInt',
+    ],
+    [undefined, 'toJson(): undefined cannot be sent as JSON'],
+  ])('errors with ERR_INVALID_DATA, close code 1011, for %p', (bad, message) => {
+    scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      const values = cold('-a-x-b|', { a: 1, x: bad, b: 2 });
+      expectObservable(values.pipe(toJson())).toBe(
+        '-a-#',
+        { a: '1' },
+        expect.objectContaining({ code: 'ERR_INVALID_DATA', closeCode: 1011, message }),
+      );
+      expectSubscriptions(values.subscriptions).toBe('^--!');
+    });
+  });
+
+  it('closes the connection with 1011 when piped into its sink', () => {
+    scheduler().run(({ expectObservable }) => {
+      const { connection, client } = testConnection();
+      connection.messages$
+        .pipe(
+          map((m) => (m.data === 'big' ? { n: BigInt(1) } : { echo: m.data })),
+          toJson(),
+        )
+        .subscribe(connection.sink);
+      client.send('hi');
+      client.send('big');
+      expectObservable(client.frames$).toBe('(mc|)', {
+        m: { type: 'message', data: '{"echo":"hi"}', format: 'text' },
+        c: { type: 'close', code: 1011, reason: '' },
+      });
+    });
+  });
+
+  it.each([
+    [{ replacer: 'x' }, 'toJson(): replacer must be a function or an array, got "x"'],
+    [{ space: {} }, 'toJson(): space must be a string or a number, got an object'],
+  ])('throws InvalidArgumentError at once for %j', (options, message) => {
+    expect(() => toJson(options as never)).toThrow(new InvalidArgumentError(message));
   });
 });

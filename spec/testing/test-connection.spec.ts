@@ -1,4 +1,4 @@
-import { map } from 'rxjs';
+import { interval, map, take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { testConnection } from '../../src/testing';
 
@@ -56,6 +56,21 @@ describe('testConnection scenarios', () => {
       scheduler.schedule(() => (drops = connection.stats.drops['drop-oldest']), 20);
     });
     expect(drops).toBe(1);
+  });
+
+  it('lets the client read at a scripted speed: one 52-byte frame every 10 ms', () => {
+    newScheduler().run(({ expectObservable }) => {
+      const { connection, client } = testConnection({ server: { outBufferSize: 100 } });
+      client.reading = false;
+      for (const c of 'abcde') connection.sink.next(c.repeat(50));
+      interval(10)
+        .pipe(take(5))
+        .subscribe(() => client.read(52));
+      expectObservable(client.messages$.pipe(map((m) => String(m)[0]))).toBe(
+        '10ms a 9ms b 9ms c 9ms d 9ms e',
+      );
+      expectObservable(connection.readyToSend$).toBe('f 39ms t', { t: true, f: false });
+    });
   });
 
   it('sends what was queued before the close frame when the client reads again', () => {

@@ -7,7 +7,7 @@ import {
   type OperatorFunction,
 } from 'rxjs';
 import type { Connection } from '../connection/connection';
-import { ConnectionError, InvalidArgumentError, show } from '../errors';
+import { ConnectionError, InvalidArgumentError, SendError, show } from '../errors';
 import { CloseCode, isValidCloseCode } from '../protocol/close-codes';
 
 /** A message parsed as JSON by `parseJson()`: the connection it came on and its value. */
@@ -210,4 +210,79 @@ export function routeJson<T extends Typed, R>(
       connectionId: message.connection.id,
     });
   });
+}
+
+/** Options of `toJson()`. */
+export interface ToJsonOptions {
+  /** `JSON.stringify`'s replacer (a function, or the keys to keep). Default: none. */
+  readonly replacer?:
+    ((this: unknown, key: string, value: unknown) => unknown) | (string | number)[];
+  /** `JSON.stringify`'s indentation. Default: none (the smallest text). */
+  readonly space?: string | number;
+}
+
+/**
+ * Serializes each value as JSON text, for `conn.sink` (a string goes out as a text message): the
+ * way out of a JSON pipeline. A value JSON cannot carry (a `BigInt`, a cycle, `undefined` or a
+ * function at the top) errors the stream with `SendError` `ERR_INVALID_DATA`, close code 1011
+ * (internal error: the server built it), rather than sending something the client cannot read.
+ *
+ * ```text
+ * values:  -a--b--x--|     x = { n: 1n } (a BigInt)
+ * toJson()
+ * output:  -A--B--#        A = '{"type":"said",...}'; # = ERR_INVALID_DATA (closeCode 1011)
+ * ```
+ *
+ * @example
+ * ```ts
+ * conn.messages$
+ *   .pipe(
+ *     parseJson<In>({ validate: checkIn }),
+ *     routeJson<In, Out>({ say: ({ data }) => [{ type: 'said', text: data.text }] }),
+ *     toJson(),
+ *   )
+ *   .subscribe(conn.sink);
+ * ```
+ * @param options `replacer` and `space`, as `JSON.stringify` takes them; default none.
+ * @throws {InvalidArgumentError} at once for a `replacer` or `space` of the wrong kind.
+ */
+export function toJson<T>(options: ToJsonOptions = {}): OperatorFunction<T, string> {
+  const { replacer, space } = options;
+  if (replacer !== undefined && typeof replacer !== 'function' && !Array.isArray(replacer)) {
+    throw new InvalidArgumentError(
+      `toJson(): replacer must be a function or an array, got ${show(replacer)}`,
+    );
+  }
+  if (space !== undefined && typeof space !== 'string' && typeof space !== 'number') {
+    throw new InvalidArgumentError(
+      `toJson(): space must be a string or a number, got ${show(space)}`,
+    );
+  }
+  return (source) =>
+    new Observable<string>((subscriber) =>
+      source.subscribe({
+        next: (value) => {
+          let text: string | undefined;
+          let cause: unknown;
+          try {
+            text = JSON.stringify(value, replacer as never, space);
+          } catch (err) {
+            cause = err;
+          }
+          if (text === undefined) {
+            subscriber.error(
+              new SendError(
+                'ERR_INVALID_DATA',
+                `toJson(): ${show(value)} cannot be sent as JSON${cause ? `: ${(cause as Error).message}` : ''}`,
+                { closeCode: CloseCode.INTERNAL_ERROR, ...(cause ? { cause } : {}) },
+              ),
+            );
+            return;
+          }
+          subscriber.next(text);
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      }),
+    );
 }

@@ -63,17 +63,36 @@ export class SimulatedSocket extends EventEmitter {
   /** Whether the peer reads; when it starts again it reads everything waiting, then 'drain'. */
   setReading(reading: boolean): void {
     this.reading = reading;
-    if (!reading || this.destroyed || this.waiting.length === 0) return;
-    const waiting = this.waiting;
-    this.waiting = [];
-    this.writableLength = 0;
-    for (const { chunk } of waiting) this.deliver(chunk);
-    const drain = this.writableNeedDrain;
-    this.writableNeedDrain = false;
+    if (reading) this.read(Infinity);
+  }
+
+  /**
+   * The peer reads at most `bytes` of what waits (a chunk may be read in part): the callbacks of
+   * the writes read whole run, and `'drain'` comes once nothing waits.
+   */
+  read(bytes: number): void {
+    if (this.destroyed || this.waiting.length === 0) return;
+    const done: Array<WriteCallback | undefined> = [];
+    let left = bytes;
+    while (this.waiting.length > 0 && (left > 0 || this.waiting[0].chunk.length === 0)) {
+      const first = this.waiting[0];
+      const take = Math.min(left, first.chunk.length);
+      if (take > 0) this.deliver(first.chunk.subarray(0, take));
+      left -= take;
+      this.writableLength -= take;
+      if (take < first.chunk.length) {
+        first.chunk = first.chunk.subarray(take);
+        break;
+      }
+      this.waiting.shift();
+      done.push(first.cb);
+    }
+    const drain = this.waiting.length === 0 && this.writableNeedDrain;
+    if (drain) this.writableNeedDrain = false;
     this.later(() => {
-      for (const { cb } of waiting) cb?.();
+      for (const cb of done) cb?.();
       if (drain && !this.destroyed) this.emit('drain');
-      if (this.ending) this.destroy();
+      if (this.ending && this.waiting.length === 0) this.destroy();
     });
   }
 

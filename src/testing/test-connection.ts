@@ -86,6 +86,13 @@ export interface TestClient {
    */
   reading: boolean;
   /**
+   * While the client does not read (`reading` false), reads at most `bytes` of what waits: a
+   * reading speed, scripted with marbles (`interval(10).subscribe(() => client.read(1024))` is
+   * 100 KiB/s). The writes read whole complete; the queue moves once the buffer is below
+   * `outBufferSize`.
+   */
+  read(bytes: number): void;
+  /**
    * Everything the client received, in order: messages, pings, pongs, the close frame
    * (`ReceivedFrame`). Replays from the start, so `expectObservable()` sees items from frame 0;
    * completes when the socket has closed.
@@ -169,8 +176,15 @@ class SimulatedClient implements TestClient {
     this.socket.destroy();
   }
 
-  /** Bytes the server wrote, read by the client. */
-  read(chunk: Buffer): void {
+  read(bytes: number): void {
+    if (typeof bytes !== 'number' || !(bytes >= 0)) {
+      throw new InvalidArgumentError(`client.read() takes a number of bytes, got ${show(bytes)}`);
+    }
+    this.socket.read(bytes);
+  }
+
+  /** Bytes the server wrote, as the client reads them. */
+  receiveBytes(chunk: Buffer): void {
     for (const frame of this.decoder.push(chunk)) {
       this.received.push(frame);
       this.frames.next(frame);
@@ -267,7 +281,7 @@ export function testConnection<TData = unknown>(
     options.answerPings ?? true,
     options.answerClose ?? true,
   );
-  const socket = new SimulatedSocket(scheduler, (chunk) => client.read(chunk));
+  const socket = new SimulatedSocket(scheduler, (chunk) => client.receiveBytes(chunk));
   const ws = new SimulatedWebSocket(options.protocol ?? '', socket);
   client.ws = ws;
   client.socket = socket;
