@@ -20,6 +20,7 @@ describe('rxws public API', () => {
         'UnmappedSettingError',
         'admitWhen',
         'allowedClients',
+        'limitConnections',
         'bufferMessage',
         'ofType',
         'parseJson',

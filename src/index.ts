@@ -41,6 +41,8 @@ export type { OverflowPolicy, QueueLimit } from './util/hold-queue';
 export { admitWhen } from './operators/admit-when';
 export type { AdmitWhenOptions } from './operators/admit-when';
 export { allowedClients } from './operators/allowed-clients';
+export { limitConnections } from './operators/limit-connections';
+export type { LimitConnectionsOptions, LimitableRequest } from './operators/limit-connections';
 export type { AllowedClientsOptions } from './operators/allowed-clients';
 export type { HostLookup } from './transport/host-lookup';
 export type { RefusableRequest } from './transport/allow-list';

@@ -5,6 +5,7 @@ import {
   allowedClients,
   ConnectionRefusedError,
   createServer,
+  limitConnections,
   type ConnectionRequest,
   type LogEntry,
   type RefusableOpenRequest,
@@ -125,6 +126,28 @@ describe('openPipeline', () => {
     expect(asked).toBe(0);
   });
 
+  it('answers a bare 500 when it fails, reports ERR_HOOK and subscribes again for the next', async () => {
+    let calls = 0;
+    const { server, port, url } = await startServer({
+      openPipeline: (requests$) =>
+        requests$.pipe(
+          map((r) => {
+            if (++calls === 1) throw new Error('session store down');
+            return r;
+          }),
+        ),
+    });
+    const errors: RxwsError[] = [];
+    server.errors$.subscribe((e) => errors.push(e));
+    const response = await rawHttp(port, upgradeRequest('/', [], port));
+    expect([response.status, response.body]).toEqual([500, 'Internal Server Error']);
+    const ws = await openClient(url);
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+    expect(errors.map((e) => [e.code, e.message])).toEqual([
+      ['ERR_HOOK', 'openPipeline failed: session store down'],
+    ]);
+  });
+
   it('answers 500 and reports ERR_HOOK for a refusal with a status outside 300-599', async () => {
     const { server, port } = await startServer({
       openPipeline: (requests$) =>
@@ -142,6 +165,24 @@ describe('openPipeline', () => {
     expect(errors.map((e) => e.message)).toEqual([
       'openPipeline refused with status 200; it must be an integer from 300 to 599',
     ]);
+  });
+});
+
+describe('limitConnections() in openPipeline', () => {
+  it('allows at most 2 connections per API key, and one more once one of them closes', async () => {
+    const { server, port, url } = await startServer({
+      openPipeline: (requests$) =>
+        requests$.pipe(limitConnections(2, { key: (r) => String(r.headers['x-api-key']) })),
+    });
+    const as = (key: string) => openClient(url, undefined, { headers: { 'x-api-key': key } });
+    const [first] = await Promise.all([as('k1'), as('k1'), as('k2')]);
+    const third = await rawHttp(port, upgradeRequest('/', ['x-api-key: k1'], port));
+    expect([third.status, third.body]).toEqual([503, 'at most 2 connections per key']);
+    const gone = firstValueFrom(server.disconnections$);
+    first.close(1000);
+    await gone;
+    const again = await as('k1');
+    expect(again.readyState).toBe(WebSocket.OPEN);
   });
 });
 

@@ -11,6 +11,7 @@ function request(remoteAddress: string) {
     remotePort: 5000,
     localAddress: '127.0.0.1',
     localPort: 80,
+    closed$: NEVER,
     refusals,
     get refused() {
       return refused;

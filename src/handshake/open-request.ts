@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { Observable } from 'rxjs';
 import type { ConnectionRefusedError } from '../errors';
 import type { TlsFacts } from '../tls-facts';
 
@@ -42,6 +43,11 @@ export interface RefusableOpenRequest extends OpenRequest {
    * nothing.
    */
   refuse(reason: ConnectionRefusedError): void;
+  /**
+   * Emits once, then completes, when the request's socket has closed: rejected, or the
+   * connection it became has closed (at once when it is closed already).
+   */
+  readonly closed$: Observable<void>;
 }
 
 /**

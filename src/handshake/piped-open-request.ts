@@ -1,3 +1,4 @@
+import type { Observable } from 'rxjs';
 import type { ConnectionRefusedError } from '../errors';
 import type { PipedRequest } from '../util/request-pipeline';
 import type { OpenRequest, RefusableOpenRequest } from './open-request';
@@ -15,10 +16,12 @@ export interface OpenRequestOutcome {
 export function pipedOpenRequest(
   request: OpenRequest,
   outcome: OpenRequestOutcome,
+  closed$: Observable<void>,
 ): RefusableOpenRequest & PipedRequest {
   let refused = false;
   return {
     ...request,
+    closed$,
     get refused() {
       return refused;
     },

@@ -6,6 +6,7 @@ import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { HookError, describeError, type ConnectionRefusedError, type RxwsError } from '../errors';
 import { RequestPipeline, type PipedRequest } from '../util/request-pipeline';
 import { pipedOpenRequest } from './piped-open-request';
+import { socketClosed } from '../util/socket-closed';
 import { refusalEntry, type Logger } from '../logs';
 import { hookResult$, isDeferred, type HookResult } from '../hooks';
 import {
@@ -146,16 +147,24 @@ export class Handshake {
 
     const pipeline = this.pipeline;
     if (pipeline) {
-      const piped = pipedOpenRequest(request, {
-        refused: (reason) => {
-          pipeline.forget(piped);
-          this.refused(socket, request, reason);
+      // A socket that closes while its request is in the pipeline takes it out.
+      const forget = (): void => pipeline.forget(piped);
+      const piped = pipedOpenRequest(
+        request,
+        {
+          refused: (reason) => {
+            socket.removeListener('close', forget);
+            forget();
+            this.refused(socket, request, reason);
+          },
+          proceed: () => {
+            socket.removeListener('close', forget);
+            if (!socket.destroyed) this.ask(req, socket, head, request);
+          },
         },
-        proceed: () => {
-          if (!socket.destroyed) this.ask(req, socket, head, request);
-        },
-      });
-      socket.once('close', () => pipeline.forget(piped));
+        socketClosed(socket),
+      );
+      socket.once('close', forget);
       pipeline.push(piped);
       return;
     }
@@ -262,10 +271,17 @@ export class Handshake {
     });
   }
 
-  /** A request `openPipeline` refused: answered with the refusal's status (default 403). */
+  /**
+   * A request `openPipeline` refused: answered with the refusal's status (default 403) and
+   * reason; one it refused because it failed, with a bare 500 (the failure is on `errors$`).
+   */
   private refused(socket: Socket, request: OpenRequest, reason: ConnectionRefusedError): void {
     let status = reason.status ?? 403;
-    if (!Number.isInteger(status) || status < 300 || status > 599) {
+    let text = reason.message;
+    if (reason.cause instanceof HookError) {
+      status = 500;
+      text = 'Internal Server Error';
+    } else if (!Number.isInteger(status) || status < 300 || status > 599) {
       this.config.onError(
         new HookError(
           'ERR_HOOK',
@@ -274,16 +290,9 @@ export class Handshake {
         ),
       );
       status = 500;
+      text = 'Internal Server Error';
     }
-    this.reject(
-      socket,
-      status,
-      status === 500 && reason.status !== 500 ? 'Internal Server Error' : reason.message,
-      {},
-      'open',
-      request.remoteAddress,
-      request.remotePort,
-    );
+    this.reject(socket, status, text, {}, 'open', request.remoteAddress, request.remotePort);
   }
 
   private hookFailed(socket: Socket, request: OpenRequest, err: unknown): void {

@@ -1,3 +1,4 @@
+import type { Observable } from 'rxjs';
 import type { ConnectionRefusedError } from '../errors';
 
 /**
@@ -18,6 +19,12 @@ export interface ConnectionRequest {
    * logged with its reason. Calling it again does nothing.
    */
   refuse(reason: ConnectionRefusedError): void;
+  /**
+   * Emits once, then completes, when the request's socket has closed: refused, timed out, or
+   * the connection it became has closed (at once when it is closed already). What a limit of
+   * connections in flight (`limitConnections()`) counts with.
+   */
+  readonly closed$: Observable<void>;
 }
 
 /** What `onConnectionRequest` sees: the request without the power to refuse it directly. */

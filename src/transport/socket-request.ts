@@ -1,4 +1,6 @@
 import type { Socket } from 'node:net';
+import type { Observable } from 'rxjs';
+import { socketClosed } from '../util/socket-closed';
 import type { ConnectionRefusedError } from '../errors';
 import { displayAddress } from './address';
 import type { ConnectionRequest } from './connection-request';
@@ -57,6 +59,10 @@ export class SocketRequest implements ConnectionRequest {
 
   get refused(): boolean {
     return this._refused;
+  }
+
+  get closed$(): Observable<void> {
+    return socketClosed(this.socket);
   }
 
   refuse(reason: ConnectionRefusedError): void {

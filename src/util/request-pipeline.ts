@@ -122,17 +122,18 @@ export class RequestPipeline<T extends PipedRequest> {
       status: 500,
     });
     this.config.onFailure(error);
-    this.refuseInFlight(error.message, err);
+    this.refuseInFlight(error.message, error);
   }
 
-  private refuseInFlight(message: string, cause?: unknown): void {
+  /** Refuses every request inside; `failure`: the pipeline failed (status 500, not 403). */
+  private refuseInFlight(message: string, failure?: HookError): void {
     const requests = [...this.inFlight];
     this.inFlight.clear();
     for (const request of requests) {
       request.refuse(
         new ConnectionRefusedError('ERR_CONNECTION_REFUSED', message, {
-          ...(cause === undefined ? {} : { cause }),
-          status: cause === undefined ? 403 : 500,
+          ...(failure ? { cause: failure } : {}),
+          status: failure ? 500 : 403,
         }),
       );
     }
