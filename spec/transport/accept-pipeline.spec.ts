@@ -1,4 +1,12 @@
-import { filter, firstValueFrom, mergeMap, timer, map, type MonoTypeOperatorFunction } from 'rxjs';
+import {
+  filter,
+  firstValueFrom,
+  map,
+  mergeMap,
+  timer,
+  type MonoTypeOperatorFunction,
+  type Observable,
+} from 'rxjs';
 import WebSocket from 'ws';
 import {
   admitWhen,
@@ -31,6 +39,21 @@ const everySecond: MonoTypeOperatorFunction<ConnectionRequest> = (requests$) => 
     }),
   );
 };
+
+/**
+ * A pipeline whose operator throws at the first request it sees, and lets every later one
+ * through: the count is shared by the subscriptions the server makes of it.
+ */
+function failingOnce<T>(message: string): (requests$: Observable<T>) => Observable<T> {
+  let calls = 0;
+  return (requests$) =>
+    requests$.pipe(
+      map((r) => {
+        if (++calls === 1) throw new Error(message);
+        return r;
+      }),
+    );
+}
 
 describe('connectionPipeline', () => {
   it("refuses by the user's own rule, without a byte written, and lets the others open", async () => {
@@ -72,15 +95,8 @@ describe('connectionPipeline', () => {
   });
 
   it('reports ERR_HOOK when it fails, refuses that request and subscribes again for the next', async () => {
-    let calls = 0;
     const { server, port, url } = await startServer({
-      connectionPipeline: (requests$) =>
-        requests$.pipe(
-          map((r) => {
-            if (++calls === 1) throw new Error('rule store unavailable');
-            return r;
-          }),
-        ),
+      connectionPipeline: failingOnce('rule store unavailable'),
     });
     const errors: RxwsError[] = [];
     server.errors$.subscribe((e) => errors.push(e));
@@ -127,15 +143,8 @@ describe('openPipeline', () => {
   });
 
   it('answers a bare 500 when it fails, reports ERR_HOOK and subscribes again for the next', async () => {
-    let calls = 0;
     const { server, port, url } = await startServer({
-      openPipeline: (requests$) =>
-        requests$.pipe(
-          map((r) => {
-            if (++calls === 1) throw new Error('session store down');
-            return r;
-          }),
-        ),
+      openPipeline: failingOnce('session store down'),
     });
     const errors: RxwsError[] = [];
     server.errors$.subscribe((e) => errors.push(e));
