@@ -1,4 +1,4 @@
-import { interval, map, take } from 'rxjs';
+import { filter, interval, map, take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { testConnection } from '../../src/testing';
 
@@ -39,7 +39,7 @@ describe('testConnection scenarios', () => {
     const scheduler = newScheduler();
     let drops = -1;
     scheduler.run(({ hot, expectObservable }) => {
-      const { connection, client } = testConnection({
+      const { connection, client, logs$ } = testConnection({
         server: { outBufferSize: 16, maxQueue: { messages: 2 }, overflow: 'drop-oldest' },
       });
       client.reading = false;
@@ -53,6 +53,13 @@ describe('testConnection scenarios', () => {
         c: big('c'),
         d: big('d'),
       });
+      // b is evicted when d arrives, and said so on logs$ as the server's would.
+      expectObservable(
+        logs$.pipe(
+          filter((e) => e.type === 'dropped'),
+          map((e) => e.type),
+        ),
+      ).toBe('-------d', { d: 'dropped' });
       scheduler.schedule(() => (drops = connection.stats.drops['drop-oldest']), 20);
     });
     expect(drops).toBe(1);
